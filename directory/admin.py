@@ -1,0 +1,221 @@
+"""Editors' admin for the catalogue; the geography is read-only reference data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.gis.admin import GISModelAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from directory import models as m
+from directory.translation import translate
+
+PROVENANCE_FIELDS = ("source", "verification_state", "last_verified_at", "verified_by")
+
+
+@admin.action(description="Confirm: still correct (sets verified today)")
+def confirm_still_correct(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    now = timezone.now()
+    for record in queryset:
+        record.verification_state = m.VerificationState.VERIFIED
+        record.last_verified_at = now
+        record.verified_by = request.user
+        record._change_reason = "confirmed still correct"
+        record.save(update_fields=["verification_state", "last_verified_at", "verified_by", "updated_at"])
+    messages.success(request, f"{queryset.count()} record(s) confirmed as still correct.")
+
+
+class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
+    """History (compare and revert) and the verification action for every catalogue record."""
+
+    actions = [confirm_still_correct]
+    readonly_fields = ("created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._change_reason = "edited in the admin"
+        super().save_model(request, obj, form, change)
+
+
+def german_name(obj: Any) -> str:
+    return str(translate(obj.name, "de"))
+
+
+german_name.short_description = "Name"  # type: ignore[attr-defined]
+
+
+class RecordInline(admin.StackedInline[Any, Any]):
+    extra = 0
+    exclude = ("verified_by",)
+    show_change_link = True
+
+
+class TabularRecordInline(admin.TabularInline[Any, Any]):
+    extra = 0
+    exclude = ("verified_by", "last_verified_at", "verification_state")
+
+
+class PhoneInline(TabularRecordInline):
+    model = m.Phone
+    fields = ("number", "extension", "type", "source")
+
+
+class ScheduleInline(TabularRecordInline):
+    model = m.Schedule
+    fields = ("byday", "opens_at", "closes_at", "attending_type", "valid_from", "valid_to", "is_closed", "notes")
+
+
+class LanguageInline(TabularRecordInline):
+    model = m.Language
+    fields = ("code", "name", "note")
+
+
+class AddressInline(TabularRecordInline):
+    model = m.Address
+    fields = ("address_1", "address_2", "postal_code", "city", "address_type", "source")
+
+
+class AccessibilityInline(TabularRecordInline):
+    model = m.Accessibility
+    fields = ("details", "url")
+
+
+class ContactInline(TabularRecordInline):
+    model = m.Contact
+    fields = ("name", "title", "department", "email")
+
+
+class ServiceAreaInline(TabularRecordInline):
+    model = m.ServiceArea
+    fields = ("ags", "name", "excludes")
+
+
+class ServiceAtLocationInline(TabularRecordInline):
+    model = m.ServiceAtLocation
+    fields = ("location",)
+    autocomplete_fields = ("location",)
+
+
+class AttributeInline(TabularRecordInline):
+    model = m.Attribute
+    fields = ("taxonomy_term", "value")
+    autocomplete_fields = ("taxonomy_term",)
+
+
+class CostOptionInline(TabularRecordInline):
+    model = m.CostOption
+    fields = ("option", "amount", "currency")
+
+
+class RequiredDocumentInline(RecordInline):
+    model = m.RequiredDocument
+    fields = ("document", "uri")
+
+
+@admin.register(m.Organization)
+class OrganizationAdmin(RecordAdmin):
+    list_display = (german_name, "kind", "verification_state", "last_verified_at")
+    list_filter = ("kind", "verification_state")
+    search_fields = ("name__de", "alternate_name")
+    inlines = [PhoneInline, ContactInline]
+
+
+@admin.register(m.Program)
+class ProgramAdmin(RecordAdmin):
+    list_display = (german_name, "organization", "verification_state")
+    search_fields = ("name__de",)
+
+
+@admin.register(m.Service)
+class ServiceAdmin(RecordAdmin):
+    list_display = (german_name, "organization", "service_type", "status", "verification_state", "last_verified_at")
+    list_filter = ("status", "verification_state", "service_type")
+    search_fields = ("name__de", "alternate_name", "service_areas__name")
+    autocomplete_fields = ("organization", "program")
+    inlines = [
+        ServiceAreaInline,
+        ServiceAtLocationInline,
+        PhoneInline,
+        ScheduleInline,
+        LanguageInline,
+        AttributeInline,
+        CostOptionInline,
+        RequiredDocumentInline,
+        ContactInline,
+    ]
+
+
+@admin.register(m.Location)
+class LocationAdmin(RecordAdmin):
+    list_display = ("__str__", "location_type", "gemeinde", "point_accuracy", "verification_state")
+    list_filter = ("location_type", "point_accuracy", "verification_state")
+    search_fields = ("name__de", "gemeinde__name", "addresses__address_1")
+    autocomplete_fields = ("organization",)
+    raw_id_fields = ("gemeinde",)
+    inlines = [AddressInline, PhoneInline, ScheduleInline, LanguageInline, AccessibilityInline, ContactInline]
+
+
+@admin.register(m.ServiceAtLocation)
+class ServiceAtLocationAdmin(RecordAdmin):
+    list_display = ("service", "location")
+    autocomplete_fields = ("service", "location")
+    inlines = [PhoneInline, ScheduleInline, ContactInline]
+
+
+class TaxonomyTermInline(TabularRecordInline):
+    model = m.TaxonomyTerm
+    fields = ("code", "name", "sort")
+
+
+@admin.register(m.Taxonomy)
+class TaxonomyAdmin(RecordAdmin):
+    list_display = ("key", german_name)
+    inlines = [TaxonomyTermInline]
+
+
+@admin.register(m.TaxonomyTerm)
+class TaxonomyTermAdmin(RecordAdmin):
+    list_display = ("code", german_name, "taxonomy")
+    list_filter = ("taxonomy",)
+    search_fields = ("code", "name__de")
+
+
+@admin.register(m.Source)
+class SourceAdmin(admin.ModelAdmin[m.Source]):
+    list_display = ("key", "title", "publisher", "date", "url")
+    search_fields = ("key", "title")
+
+
+class ReadOnlyGeographyAdmin(GISModelAdmin):
+    """The geography is rebuilt from the BKG data by a script, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(m.Kreis)
+class KreisAdmin(ReadOnlyGeographyAdmin):
+    list_display = ("ags", "name", "bez", "regierungsbezirk", "seat", "population")
+    search_fields = ("name", "ags")
+
+
+@admin.register(m.Gemeinde)
+class GemeindeAdmin(ReadOnlyGeographyAdmin):
+    list_display = ("ags", "name", "bez", "kreis")
+    list_filter = ("kreis__regierungsbezirk",)
+    search_fields = ("name", "ags")
+
+
+@admin.register(m.Postcode)
+class PostcodeAdmin(ReadOnlyGeographyAdmin):
+    list_display = ("code", "places")
+    search_fields = ("code", "places")

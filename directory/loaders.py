@@ -1,0 +1,1081 @@
+"""Load what a fresh install needs from ``data/``: the NRW geography and the catalogue.
+
+Both loaders run in one transaction: a bad row stops the load with a :class:`LoadError` naming the
+file, the row (line) and the field, and the database stays as it was. Loading twice changes nothing:
+records get stable UUIDs derived from their keys in the data files, and a record is only written when
+its values differ. A record an editor has changed since the last load is left alone, so reloading
+``data/`` never overwrites the editors' work.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.contrib.gis.db.models.functions import PointOnSurface
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point, Polygon
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+from directory import models as m
+from directory.translation import LANGUAGE_CODES
+
+log = logging.getLogger(__name__)
+
+# Stable ids: uuid5(namespace, "<kind>:<key>") gives every install the same UUID for the same record.
+ID_NAMESPACE = uuid.UUID("6f1c2a3e-5b0d-4c8e-9a51-0e57a1e9f0b5")
+LOAD_REASON = "data load"
+NRW_AGS = "05"
+
+
+def stable_id(kind: str, key: str) -> uuid.UUID:
+    return uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")
+
+
+class LoadError(Exception):
+    """A data file is wrong; the message names the file, the row and the field."""
+
+    def __init__(self, file: str | Path, row: int | None, field: str | None, message: str) -> None:
+        self.file, self.row, self.field, self.message = str(file), row, field, message
+        where = self.file
+        if row is not None:
+            where += f", row {row}"
+        if field:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+# --- Reading files ----------------------------------------------------------------------------------------
+
+
+class Entry(dict[str, Any]):
+    """A YAML mapping that remembers the line it started on."""
+
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_entry(loader: _LineLoader, node: yaml.MappingNode) -> Entry:
+    entry = Entry(loader.construct_mapping(node, deep=True))  # type: ignore[arg-type]
+    entry.line = node.start_mark.line + 1
+    return entry
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_entry)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise LoadError(path, mark.line + 1 if mark else None, None, f"not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise LoadError(path, None, None, "not UTF-8 text") from exc
+
+
+def file_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- Writing records ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, model: type[models.Model], outcome: str) -> None:
+        self.counts[f"{model.__name__} {outcome}"] += 1
+
+    def changed(self) -> int:
+        return sum(n for key, n in self.counts.items() if key.endswith((" created", " updated")))
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {key}" for key, n in sorted(self.counts.items())) or "nothing to do"
+
+
+def _same(current: Any, new: Any) -> bool:
+    if isinstance(current, GEOSGeometry) or isinstance(new, GEOSGeometry):
+        return current is not None and new is not None and current.equals_exact(new, 1e-9)
+    return bool(current == new)
+
+
+def last_written_by_load(record: m.Record) -> bool:
+    """Whether the newest version of a record is one a data load wrote (no editor touched it since)."""
+    latest = record.history.order_by("-history_date").first()
+    return latest is None or (latest.history_change_reason or "").startswith(LOAD_REASON)
+
+
+def upsert(
+    model: type[Any], pk: uuid.UUID, values: dict[str, Any], *, report: LoadReport, where: Callable[[], LoadError]
+) -> Any:
+    """Create the record or bring it up to ``values``; leave it be where nothing changed or an editor did."""
+    record = model.objects.filter(pk=pk).first()
+    if record is None:
+        record = model(pk=pk, **values)
+        outcome = "created"
+    else:
+        changed = {name: value for name, value in values.items() if not _same(getattr(record, name), value)}
+        if not changed:
+            report.add(model, "unchanged")
+            return record
+        if not last_written_by_load(record):
+            report.add(model, "kept (edited since the last load)")
+            return record
+        for name, value in changed.items():
+            setattr(record, name, value)
+        outcome = "updated"
+    try:
+        record.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        error = where()
+        raise LoadError(error.file, error.row, error.field, _validation_message(exc)) from exc
+    record._change_reason = LOAD_REASON
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError as exc:
+        error = where()
+        raise LoadError(error.file, error.row, error.field, f"rejected by the database: {exc}") from exc
+    report.add(model, outcome)
+    return record
+
+
+def _validation_message(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(str(m) for m in errors)}" for name, errors in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+# --- Geography --------------------------------------------------------------------------------------------
+
+GEOGRAPHY_FILES = ("regierungsbezirke.geojson", "kreise.geojson", "gemeinden.geojson", "postcodes.csv", "places.csv")
+
+
+def _features(path: Path) -> Iterator[tuple[int, dict[str, Any], MultiPolygon]]:
+    try:
+        collection = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LoadError(path, None, None, f"not valid GeoJSON: {exc}") from exc
+    features = collection.get("features") if isinstance(collection, dict) else None
+    if not isinstance(features, list):
+        raise LoadError(path, None, None, "expected a FeatureCollection with a 'features' list")
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+            raise LoadError(path, number, None, "feature without properties")
+        try:
+            geometry = GEOSGeometry(json.dumps(feature.get("geometry")), srid=4326)
+        except (GEOSException, ValueError, TypeError) as exc:
+            raise LoadError(path, number, "geometry", f"not a valid geometry: {exc}") from exc
+        if isinstance(geometry, Polygon):
+            geometry = MultiPolygon(geometry, srid=4326)
+        if not isinstance(geometry, MultiPolygon) or not geometry.valid:
+            raise LoadError(path, number, "geometry", "must be a valid Polygon or MultiPolygon")
+        yield number, feature["properties"], geometry
+
+
+def _code(path: Path, row: int, props: dict[str, Any], name: str, pattern: str) -> str:
+    value = str(props.get(name, ""))
+    if not re.fullmatch(pattern, value):
+        raise LoadError(path, row, name, f"{value!r} is not a well-formed code ({pattern})")
+    return value
+
+
+def load_geography(directory: Path, *, force: bool = False) -> LoadReport:
+    """Load Regierungsbezirke, Kreise, Gemeinden, postcodes and places; skip if the files are unchanged."""
+    paths = [directory / name for name in GEOGRAPHY_FILES]
+    for path in paths:
+        if not path.exists():
+            raise LoadError(path, None, None, "file is missing (rebuild with data/scripts/build_geography.py)")
+    report = LoadReport()
+    digest = file_digest(paths)
+    if not force and m.LoadedDataset.objects.filter(name="geography", sha256=digest).exists():
+        report.counts["geography unchanged"] = 1
+        return report
+    with transaction.atomic():
+        _load_regierungsbezirke(directory / "regierungsbezirke.geojson", report)
+        seats = _load_kreise(directory / "kreise.geojson", report)
+        _load_gemeinden(directory / "gemeinden.geojson", report)
+        for kreis_ags, seat_ags in seats.items():
+            m.Kreis.objects.filter(ags=kreis_ags).update(seat_id=seat_ags)
+        _load_postcodes(directory / "postcodes.csv", report)
+        _load_places(directory / "places.csv", report)
+        m.LoadedDataset.objects.update_or_create(name="geography", defaults={"sha256": digest})
+    return report
+
+
+def _save_area(model: type[models.Model], pk: str, values: dict[str, Any], report: LoadReport) -> None:
+    _, created = model.objects.update_or_create(pk=pk, defaults=values)  # type: ignore[attr-defined]
+    report.add(model, "created" if created else "updated")
+
+
+def _load_regierungsbezirke(path: Path, report: LoadReport) -> None:
+    for row, props, geometry in _features(path):
+        ags = _code(path, row, props, "ags", m.AGS_REGIERUNGSBEZIRK)
+        _save_area(m.Regierungsbezirk, ags, {"name": props.get("name", ""), "geometry": geometry}, report)
+
+
+def _load_kreise(path: Path, report: LoadReport) -> dict[str, str]:
+    seats: dict[str, str] = {}
+    bezirke = set(m.Regierungsbezirk.objects.values_list("ags", flat=True))
+    for row, props, geometry in _features(path):
+        ags = _code(path, row, props, "ags", m.AGS_KREIS)
+        if ags[:3] not in bezirke:
+            raise LoadError(path, row, "ags", f"no Regierungsbezirk {ags[:3]} for Kreis {ags}")
+        if props.get("seat"):
+            seats[ags] = _code(path, row, props, "seat", m.AGS_GEMEINDE)
+        values = {
+            "name": props.get("name", ""),
+            "bez": props.get("bez", ""),
+            "regierungsbezirk_id": ags[:3],
+            "population": props.get("population"),
+            "geometry": geometry,
+        }
+        _save_area(m.Kreis, ags, values, report)
+    return seats
+
+
+def _load_gemeinden(path: Path, report: LoadReport) -> None:
+    kreise = set(m.Kreis.objects.values_list("ags", flat=True))
+    for row, props, geometry in _features(path):
+        ags = _code(path, row, props, "ags", m.AGS_GEMEINDE)
+        if ags[:5] not in kreise:
+            raise LoadError(path, row, "ags", f"no Kreis {ags[:5]} for Gemeinde {ags}")
+        name = str(props.get("name", ""))
+        values = {
+            "name": name,
+            "name_folded": m.fold_name(name),
+            "bez": props.get("bez", ""),
+            "kreis_id": ags[:5],
+            "geometry": geometry,
+        }
+        _save_area(m.Gemeinde, ags, values, report)
+
+
+def _csv_rows(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = required - set(reader.fieldnames or [])
+        if missing:
+            raise LoadError(path, 1, ", ".join(sorted(missing)), "column missing from the header")
+        for row in reader:
+            if None in row or any(value is None for value in row.values()):
+                raise LoadError(path, reader.line_num, None, "wrong number of columns")
+            yield reader.line_num, row
+
+
+def _point(path: Path, line: int, lat: str, lon: str) -> Point:
+    try:
+        latitude, longitude = float(lat), float(lon)
+    except ValueError as exc:
+        raise LoadError(path, line, "lat", f"coordinates {lat!r}, {lon!r} are not numbers") from exc
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise LoadError(path, line, "lat", f"coordinates {lat}, {lon} are out of range")
+    return Point(longitude, latitude, srid=4326)
+
+
+def _load_postcodes(path: Path, report: LoadReport) -> None:
+    gemeinden = set(m.Gemeinde.objects.values_list("ags", flat=True))
+    m.PostcodeGemeinde.objects.all().delete()
+    memberships = []
+    for line, row in _csv_rows(path, {"plz", "lat", "lon", "gemeinden", "places"}):
+        code = row["plz"]
+        if not re.fullmatch(m.POSTCODE, code):
+            raise LoadError(path, line, "plz", f"{code!r} is not a five-digit postcode")
+        centroid = _point(path, line, row["lat"], row["lon"]) if row["lat"] else None
+        codes = [ags for ags in row["gemeinden"].split(";") if ags]
+        for ags in codes:
+            if ags not in gemeinden:
+                raise LoadError(path, line, "gemeinden", f"unknown Gemeinde AGS {ags!r}")
+        _save_area(m.Postcode, code, {"centroid": centroid, "places": row["places"]}, report)
+        memberships += [
+            m.PostcodeGemeinde(postcode_id=code, gemeinde_id=ags, rank=rank) for rank, ags in enumerate(codes)
+        ]
+    m.PostcodeGemeinde.objects.bulk_create(memberships)
+
+
+def _load_places(path: Path, report: LoadReport) -> None:
+    gemeinden = set(m.Gemeinde.objects.values_list("ags", flat=True))
+    places = []
+    for line, row in _csv_rows(path, {"name", "lat", "lon", "population", "gemeinde"}):
+        if row["gemeinde"] not in gemeinden:
+            raise LoadError(path, line, "gemeinde", f"unknown Gemeinde AGS {row['gemeinde']!r}")
+        places.append(
+            m.Place(
+                name=row["name"],
+                name_folded=m.fold_name(row["name"]),
+                point=_point(path, line, row["lat"], row["lon"]),
+                population=int(row["population"] or 0),
+                gemeinde_id=row["gemeinde"],
+            )
+        )
+    m.Place.objects.all().delete()
+    m.Place.objects.bulk_create(places)
+    report.counts["Place loaded"] = len(places)
+
+
+# --- Catalogue --------------------------------------------------------------------------------------------
+
+KEY = r"^[a-z0-9][a-z0-9-]*$"
+SECTIONS = ("sources", "organizations", "programs", "locations", "services")
+
+
+@dataclass
+class Item:
+    """One entry of a catalogue file, with where it came from."""
+
+    kind: str
+    key: str
+    data: Entry
+    path: Path
+
+    def error(self, field: str | None, message: str) -> LoadError:
+        return LoadError(self.path, self.data.line, field, message)
+
+    def where(self, field: str | None = None) -> Callable[[], LoadError]:
+        return lambda: self.error(field, "invalid value")
+
+
+ALLOWED_KEYS: dict[str, set[str]] = {
+    "sources": {"title", "publisher", "url", "document", "date", "year"},
+    "organizations": {
+        "id",
+        "name",
+        "alternate_name",
+        "description",
+        "kind",
+        "email",
+        "website",
+        "legal_status",
+        "parent",
+        "source",
+        "verified",
+    },
+    "programs": {"id", "organization", "name", "alternate_name", "description", "source", "verified"},
+    "locations": {
+        "id",
+        "organization",
+        "name",
+        "alternate_name",
+        "description",
+        "transportation",
+        "type",
+        "url",
+        "gemeinde",
+        "point",
+        "accuracy",
+        "address",
+        "source",
+        "verified",
+    },
+    "services": {
+        "id",
+        "organization",
+        "program",
+        "name",
+        "alternate_name",
+        "description",
+        "url",
+        "email",
+        "status",
+        "service_type",
+        "needs",
+        "eligibility",
+        "target_groups",
+        "german_level",
+        "minimum_age",
+        "maximum_age",
+        "languages",
+        "eligibility_description",
+        "application_process",
+        "fees_description",
+        "interpretation_services",
+        "service_areas",
+        "excluded_areas",
+        "locations",
+        "phones",
+        "schedules",
+        "source",
+        "verified",
+        "alert",
+    },
+    "amendments": {
+        "amends",
+        "description",
+        "needs",
+        "target_groups",
+        "eligibility",
+        "program",
+        "locations",
+        "source",
+        "application_process",
+        "eligibility_description",
+    },
+    "taxonomies": {"id", "name", "description", "terms", "uri", "version"},
+    "terms": {"code", "name", "description", "parent", "sort", "term_uri"},
+}
+TERM_FIELDS = {
+    "needs": "need",
+    "eligibility": "residence-status",
+    "target_groups": "target-group",
+    "german_level": "german-level",
+}
+
+
+@dataclass
+class Catalogue:
+    taxonomies: list[Item] = field(default_factory=list)
+    items: dict[str, dict[str, Item]] = field(default_factory=lambda: {s: {} for s in SECTIONS})
+    amendments: list[Item] = field(default_factory=list)
+
+
+def read_catalogue(directory: Path) -> Catalogue:
+    """Read every ``*.yaml`` in the catalogue folder; check shapes, keys and that ids are unique."""
+    catalogue = Catalogue()
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise LoadError(directory, None, None, "no catalogue files (*.yaml) found")
+    for path in paths:
+        content = read_yaml(path)
+        if path.name == "taxonomies.yaml":
+            if not isinstance(content, list):
+                raise LoadError(path, None, None, "expected a list of taxonomies")
+            for entry in content:
+                _check_entry(path, entry, "taxonomies")
+                catalogue.taxonomies.append(Item("taxonomies", _key(path, entry, "id"), entry, path))
+            continue
+        if not isinstance(content, dict):
+            raise LoadError(path, None, None, f"expected a mapping with the sections {', '.join(SECTIONS)}")
+        for section, entries in content.items():
+            if section not in SECTIONS:
+                raise LoadError(
+                    path, getattr(content, "line", None), section, f"unknown section; use {', '.join(SECTIONS)}"
+                )
+            if section == "sources":
+                if not isinstance(entries, dict):
+                    raise LoadError(path, None, section, "expected a mapping of source key → details")
+                for key, entry in entries.items():
+                    _check_entry(path, entry, section)
+                    _add(catalogue, Item(section, _valid_key(path, entry, "sources", str(key)), entry, path))
+                continue
+            if not isinstance(entries, list):
+                raise LoadError(path, None, section, "expected a list of entries")
+            for entry in entries:
+                if section == "services" and isinstance(entry, Entry) and "amends" in entry:
+                    _check_entry(path, entry, "amendments")
+                    catalogue.amendments.append(Item("amendments", _key(path, entry, "amends"), entry, path))
+                    continue
+                _check_entry(path, entry, section)
+                _add(catalogue, Item(section, _key(path, entry, "id"), entry, path))
+    return catalogue
+
+
+def _check_entry(path: Path, entry: Any, section: str) -> None:
+    if not isinstance(entry, Entry):
+        raise LoadError(path, None, section, f"malformed entry {str(entry)[:60]!r}: expected a mapping")
+    unknown = sorted(set(entry) - ALLOWED_KEYS[section])
+    if unknown:
+        raise LoadError(
+            path,
+            entry.line,
+            unknown[0],
+            f"unknown field in {section} (allowed: {', '.join(sorted(ALLOWED_KEYS[section]))})",
+        )
+
+
+def _valid_key(path: Path, entry: Entry, name: str, value: str) -> str:
+    if not re.fullmatch(KEY, value):
+        raise LoadError(path, entry.line, name, f"{value!r} is not a valid id (lowercase letters, digits, '-')")
+    return value
+
+
+def _key(path: Path, entry: Entry, name: str) -> str:
+    if name not in entry:
+        raise LoadError(path, entry.line, name, "missing")
+    return _valid_key(path, entry, name, str(entry[name]))
+
+
+def _add(catalogue: Catalogue, item: Item) -> None:
+    existing = catalogue.items[item.kind].get(item.key)
+    if existing is not None:
+        raise item.error(
+            "id", f"duplicate id {item.key!r} (first defined in {existing.path.name}, row {existing.data.line})"
+        )
+    catalogue.items[item.kind][item.key] = item
+
+
+class CatalogueLoader:
+    """Validates references and writes a :class:`Catalogue` into the database."""
+
+    def __init__(self, catalogue: Catalogue, report: LoadReport) -> None:
+        self.catalogue = catalogue
+        self.report = report
+        self.sources: dict[str, m.Source] = {}
+        self.terms: dict[tuple[str, str], m.TaxonomyTerm] = {}
+        self.organizations: dict[str, m.Organization] = {}
+        self.programs: dict[str, m.Program] = {}
+        self.locations: dict[str, m.Location] = {}
+        self.services: dict[str, m.Service] = {}
+        self.area_names = self._area_names()
+
+    @staticmethod
+    def _area_names() -> dict[str, str]:
+        names = {NRW_AGS: "Nordrhein-Westfalen"}
+        names.update(
+            {ags: f"Regierungsbezirk {name}" for ags, name in m.Regierungsbezirk.objects.values_list("ags", "name")}
+        )
+        names.update({k.ags: k.display_name for k in m.Kreis.objects.all()})
+        names.update(dict(m.Gemeinde.objects.values_list("ags", "name")))
+        return names
+
+    def load(self) -> None:
+        if len(self.area_names) <= 1:
+            raise LoadError("data/geography", None, None, "the geography must be loaded before the catalogue")
+        for item in self.catalogue.items["sources"].values():
+            self.sources[item.key] = self._source(item)
+        for item in self.catalogue.taxonomies:
+            self._taxonomy(item)
+        for item in self.catalogue.items["organizations"].values():
+            self.organizations[item.key] = self._organization(item)
+        for item in self.catalogue.items["organizations"].values():
+            self._organization_parent(item)
+        for item in self.catalogue.items["programs"].values():
+            self.programs[item.key] = self._program(item)
+        for item in self.catalogue.items["locations"].values():
+            self.locations[item.key] = self._location(item)
+        self._merge_amendments()
+        for item in self.catalogue.items["services"].values():
+            self.services[item.key] = self._service(item)
+
+    # -- field readers: each raises a LoadError naming the file, row and field --
+
+    def _text(self, item: Item, name: str, *, required: bool = False) -> dict[str, str]:
+        value = item.data.get(name)
+        if value is None:
+            if required:
+                raise item.error(name, "missing (a German version is required)")
+            return {}
+        if isinstance(value, str):
+            value = {"de": value}
+        if not isinstance(value, dict):
+            raise item.error(name, "expected a mapping of language code → text")
+        unknown = sorted(set(value) - set(LANGUAGE_CODES))
+        if unknown:
+            raise item.error(name, f"unknown language code {unknown[0]!r} (use {', '.join(LANGUAGE_CODES)})")
+        texts = {
+            code: " ".join(str(text).split()) if name in {"name"} else str(text).strip()
+            for code, text in value.items()
+            if text
+        }
+        if required and not texts.get("de"):
+            raise item.error(name, "the German version ('de') is required")
+        return texts
+
+    def _plain(self, item: Item, name: str, max_length: int = 300) -> str:
+        value = item.data.get(name, "")
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)):
+            raise item.error(name, "expected plain text")
+        text = str(value).strip()
+        if len(text) > max_length:
+            raise item.error(name, f"longer than {max_length} characters")
+        return text
+
+    def _ref(self, item: Item, name: str, table: dict[str, Any], *, required: bool = False) -> Any:
+        key = item.data.get(name)
+        if key is None:
+            if required:
+                raise item.error(name, "missing")
+            return None
+        if str(key) not in table:
+            raise item.error(name, f"unknown id {key!r}")
+        return table[str(key)]
+
+    def _list(self, item: Item, name: str) -> list[Any]:
+        value = item.data.get(name) or []
+        if not isinstance(value, list):
+            raise item.error(name, "expected a list")
+        return value
+
+    def _age(self, item: Item, name: str) -> int | None:
+        value = item.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 120:
+            raise item.error(name, f"{value!r} is not an age in years (0–120)")
+        return value
+
+    def _ags(self, item: Item, name: str, value: Any) -> str:
+        code = str(value)
+        if not re.fullmatch(m.AGS_ANY_LEVEL, code):
+            raise item.error(name, f"{code!r} is not a well-formed AGS (2, 3, 5 or 8 digits)")
+        if code not in self.area_names:
+            raise item.error(name, f"AGS {code} is not an NRW area")
+        return code
+
+    def _provenance(self, item: Item) -> dict[str, Any]:
+        source = self._ref(item, "source", self.sources, required=True)
+        verified = item.data.get("verified")
+        if verified is None:
+            return {"source": source, "verification_state": m.VerificationState.UNVERIFIED, "last_verified_at": None}
+        if not isinstance(verified, dt.date):
+            raise item.error("verified", f"{verified!r} is not a date (YYYY-MM-DD)")
+        when = dt.datetime.combine(verified, dt.time(12), tzinfo=dt.UTC)
+        return {"source": source, "verification_state": m.VerificationState.VERIFIED, "last_verified_at": when}
+
+    # -- records --
+
+    def _source(self, item: Item) -> m.Source:
+        data = item.data
+        date = data.get("date")
+        if date is not None and not isinstance(date, dt.date):
+            raise item.error("date", f"{date!r} is not a date (YYYY-MM-DD)")
+        year = data.get("year") or (date.year if date else None)
+        values = {
+            "title": self._plain(item, "title"),
+            "publisher": self._plain(item, "publisher", 200),
+            "url": self._plain(item, "url"),
+            "document": self._plain(item, "document"),
+            "date": date,
+            "year": year,
+        }
+        if not values["title"]:
+            raise item.error("title", "missing")
+        if not values["url"] and not values["document"]:
+            raise item.error("url", "a source needs a url or a document")
+        source, created = m.Source.objects.get_or_create(key=item.key, defaults=values)
+        if not created and any(not _same(getattr(source, k), v) for k, v in values.items()):
+            for k, v in values.items():
+                setattr(source, k, v)
+            self._clean(item, source)
+            source.save()
+            self.report.add(m.Source, "updated")
+        else:
+            if created:
+                self._clean(item, source)
+            self.report.add(m.Source, "created" if created else "unchanged")
+        return source
+
+    def _clean(self, item: Item, record: models.Model) -> None:
+        try:
+            record.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            field_name = next(iter(getattr(exc, "error_dict", {}) or {}), None)
+            raise item.error(field_name, _validation_message(exc)) from exc
+
+    def _taxonomy(self, item: Item) -> None:
+        values = {
+            "key": item.key,
+            "name": self._text(item, "name", required=True),
+            "description": self._text(item, "description"),
+            "uri": self._plain(item, "uri"),
+            "version": self._plain(item, "version", 20),
+            "verification_state": m.VerificationState.UNVERIFIED,
+            "last_verified_at": None,
+            "source": None,
+        }
+        taxonomy = upsert(m.Taxonomy, stable_id("taxonomy", item.key), values, report=self.report, where=item.where())
+        terms = self._list(item, "terms")
+        codes = Counter(str(t.get("code")) for t in terms if isinstance(t, dict))
+        for entry in terms:
+            _check_entry(item.path, entry, "terms")
+            term_item = Item("terms", _key(item.path, entry, "code"), entry, item.path)
+            if codes[term_item.key] > 1:
+                raise term_item.error("code", f"duplicate code {term_item.key!r} in taxonomy {item.key}")
+            missing = [code for code in LANGUAGE_CODES if not (entry.get("name") or {}).get(code)]
+            if missing:
+                raise term_item.error("name", f"missing the {', '.join(missing)} version(s); terms need all seven")
+            sort = entry.get("sort", 0)
+            if not isinstance(sort, int) or sort < 0:
+                raise term_item.error("sort", "expected a whole number ≥ 0")
+            term_values = {
+                "taxonomy": taxonomy,
+                "code": term_item.key,
+                "name": self._text(term_item, "name", required=True),
+                "description": self._text(term_item, "description"),
+                "sort": sort,
+                "term_uri": self._plain(term_item, "term_uri"),
+                "source": None,
+                "verification_state": m.VerificationState.UNVERIFIED,
+                "last_verified_at": None,
+            }
+            pk = stable_id("term", f"{item.key}/{term_item.key}")
+            term = upsert(m.TaxonomyTerm, pk, term_values, report=self.report, where=term_item.where())
+            self.terms[(item.key, term_item.key)] = term
+        for entry in terms:
+            if entry.get("parent"):
+                parent = self.terms.get((item.key, str(entry["parent"])))
+                if parent is None:
+                    raise LoadError(item.path, entry.line, "parent", f"unknown term {entry['parent']!r}")
+                term = self.terms[(item.key, str(entry["code"]))]
+                if term.parent_id != parent.pk:
+                    term.parent = parent
+                    term._change_reason = LOAD_REASON  # type: ignore[attr-defined]
+                    term.save()
+
+    def _organization(self, item: Item) -> m.Organization:
+        kind = self._plain(item, "kind", 30)
+        if kind and kind not in m.OrganizationKind.values:
+            raise item.error("kind", f"unknown kind {kind!r} (use {', '.join(m.OrganizationKind.values)})")
+        values = {
+            "name": self._text(item, "name", required=True),
+            "alternate_name": self._plain(item, "alternate_name", 200),
+            "description": self._text(item, "description"),
+            "kind": kind,
+            "email": self._plain(item, "email"),
+            "website": self._plain(item, "website"),
+            "legal_status": self._plain(item, "legal_status", 100),
+            **self._provenance(item),
+        }
+        return upsert(
+            m.Organization, stable_id("organization", item.key), values, report=self.report, where=item.where()
+        )
+
+    def _organization_parent(self, item: Item) -> None:
+        parent = self._ref(item, "parent", self.organizations)
+        organization = self.organizations[item.key]
+        if parent is not None and parent.pk == organization.pk:
+            raise item.error("parent", "an organisation cannot be its own parent")
+        if organization.parent_organization_id != (parent.pk if parent else None) and last_written_by_load(
+            organization
+        ):
+            organization.parent_organization = parent
+            organization._change_reason = LOAD_REASON  # type: ignore[attr-defined]
+            organization.save()
+
+    def _program(self, item: Item) -> m.Program:
+        values = {
+            "organization": self._ref(item, "organization", self.organizations, required=True),
+            "name": self._text(item, "name", required=True),
+            "alternate_name": self._plain(item, "alternate_name", 200),
+            "description": self._text(item, "description"),
+            **self._provenance(item),
+        }
+        return upsert(m.Program, stable_id("program", item.key), values, report=self.report, where=item.where())
+
+    def _location(self, item: Item) -> m.Location:
+        location_type = self._plain(item, "type", 10) or m.LocationType.PHYSICAL
+        if location_type not in m.LocationType.values:
+            raise item.error("type", f"unknown type {location_type!r} (use {', '.join(m.LocationType.values)})")
+        gemeinde = None
+        if item.data.get("gemeinde") is not None:
+            code = self._ags(item, "gemeinde", item.data["gemeinde"])
+            if len(code) != 8:
+                raise item.error("gemeinde", f"{code} is not a Gemeinde AGS (8 digits)")
+            gemeinde = m.Gemeinde.objects.get(ags=code)
+        point, accuracy = self._location_point(item, gemeinde)
+        if point is not None and gemeinde is None:
+            gemeinde = m.Gemeinde.objects.containing(point).first()
+        if location_type == m.LocationType.PHYSICAL and point is None:
+            raise item.error("gemeinde", "a physical location needs a point or the Gemeinde it lies in")
+        values = {
+            "organization": self._ref(item, "organization", self.organizations),
+            "location_type": location_type,
+            "name": self._text(item, "name"),
+            "alternate_name": self._plain(item, "alternate_name", 200),
+            "description": self._text(item, "description"),
+            "transportation": self._text(item, "transportation"),
+            "url": self._plain(item, "url"),
+            "point": point,
+            "point_accuracy": accuracy,
+            "gemeinde": gemeinde,
+            **self._provenance(item),
+        }
+        location: m.Location = upsert(
+            m.Location, stable_id("location", item.key), values, report=self.report, where=item.where()
+        )
+        self._address(item, location)
+        return location
+
+    def _location_point(self, item: Item, gemeinde: m.Gemeinde | None) -> tuple[Point | None, str]:
+        raw = item.data.get("point")
+        if raw is None:
+            if gemeinde is None:
+                return None, ""
+            return representative_point(gemeinde), m.PointAccuracy.MUNICIPALITY
+        if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, (int, float)) for v in raw)):
+            raise item.error("point", "expected [latitude, longitude]")
+        lat, lon = float(raw[0]), float(raw[1])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise item.error("point", f"[{lat}, {lon}] is not a coordinate pair")
+        point = Point(lon, lat, srid=4326)
+        containing = m.Gemeinde.objects.containing(point).first()
+        if containing is None:
+            raise item.error("point", f"[{lat}, {lon}] lies outside NRW")
+        if gemeinde is not None and containing.ags != gemeinde.ags:
+            raise item.error("point", f"[{lat}, {lon}] lies in {containing}, not in Gemeinde {gemeinde}")
+        accuracy = self._plain(item, "accuracy", 15) or m.PointAccuracy.EXACT
+        if accuracy not in m.PointAccuracy.values:
+            raise item.error("accuracy", f"unknown accuracy {accuracy!r} (use {', '.join(m.PointAccuracy.values)})")
+        return point, accuracy
+
+    def _address(self, item: Item, location: m.Location) -> None:
+        address = item.data.get("address")
+        if address is None:
+            return
+        if not isinstance(address, dict):
+            raise item.error("address", "expected a mapping with street, postal_code, city")
+        unknown = sorted(set(address) - {"street", "street_2", "postal_code", "city", "attention"})
+        if unknown:
+            raise item.error(f"address.{unknown[0]}", "unknown address field")
+        postal_code = str(address.get("postal_code") or "")
+        if postal_code and not m.Postcode.objects.filter(code=postal_code).exists():
+            raise item.error("address.postal_code", f"{postal_code!r} is not an NRW postcode")
+        city = str(address.get("city") or (location.gemeinde.name if location.gemeinde else ""))
+        if not city:
+            raise item.error("address.city", "missing")
+        values = {
+            "location": location,
+            "attention": str(address.get("attention") or ""),
+            "address_1": str(address.get("street") or ""),
+            "address_2": str(address.get("street_2") or ""),
+            "postal_code": postal_code,
+            "city": city,
+            "source": location.source,
+            "verification_state": location.verification_state,
+            "last_verified_at": location.last_verified_at,
+        }
+        upsert(m.Address, stable_id("address", item.key), values, report=self.report, where=item.where("address"))
+
+    def _service(self, item: Item) -> m.Service:
+        status = self._plain(item, "status", 20) or m.ServiceStatus.ACTIVE
+        if status not in m.ServiceStatus.values:
+            raise item.error("status", f"unknown status {status!r} (use {', '.join(m.ServiceStatus.values)})")
+        service_type = None
+        if item.data.get("service_type") is not None:
+            service_type = self._term(item, "service_type", "service-type", item.data["service_type"])
+        values = {
+            "organization": self._ref(item, "organization", self.organizations, required=True),
+            "program": self._ref(item, "program", self.programs),
+            "service_type": service_type,
+            "name": self._text(item, "name", required=True),
+            "alternate_name": self._plain(item, "alternate_name", 200),
+            "description": self._text(item, "description"),
+            "url": self._plain(item, "url"),
+            "email": self._plain(item, "email"),
+            "status": status,
+            "interpretation_services": self._text(item, "interpretation_services"),
+            "application_process": self._text(item, "application_process"),
+            "fees_description": self._text(item, "fees_description"),
+            "eligibility_description": self._text(item, "eligibility_description"),
+            "alert": self._text(item, "alert"),
+            "minimum_age": self._age(item, "minimum_age"),
+            "maximum_age": self._age(item, "maximum_age"),
+            **self._provenance(item),
+        }
+        if (
+            values["minimum_age"] is not None
+            and values["maximum_age"] is not None
+            and values["minimum_age"] > values["maximum_age"]
+        ):
+            raise item.error("maximum_age", "is below minimum_age")
+        service: m.Service = upsert(
+            m.Service, stable_id("service", item.key), values, report=self.report, where=item.where()
+        )
+        self._attributes(item, service)
+        self._areas(item, service, "service_areas", excludes=False)
+        self._areas(item, service, "excluded_areas", excludes=True)
+        self._service_locations(item, service)
+        self._languages(item, service)
+        self._phones(item, service)
+        self._schedules(item, service)
+        return service
+
+    def _term(self, item: Item, name: str, taxonomy: str, code: Any) -> m.TaxonomyTerm:
+        term = self.terms.get((taxonomy, str(code)))
+        if term is None:
+            raise item.error(name, f"unknown {taxonomy} code {code!r}")
+        return term
+
+    def _attributes(self, item: Item, service: m.Service) -> None:
+        for name, taxonomy in TERM_FIELDS.items():
+            for code in self._list(item, name):
+                term = self._term(item, name, taxonomy, code)
+                values = {
+                    "taxonomy_term": term,
+                    "service": service,
+                    "source": service.source,
+                    "verification_state": service.verification_state,
+                    "last_verified_at": service.last_verified_at,
+                }
+                pk = stable_id("attribute", f"{service.pk}/{taxonomy}/{code}")
+                upsert(m.Attribute, pk, values, report=self.report, where=item.where(name))
+
+    def _areas(self, item: Item, service: m.Service, name: str, *, excludes: bool) -> None:
+        for value in self._list(item, name):
+            ags = self._ags(item, name, value)
+            values = {
+                "service": service,
+                "ags": ags,
+                "excludes": excludes,
+                "name": self.area_names[ags],
+                "source": service.source,
+                "verification_state": service.verification_state,
+                "last_verified_at": service.last_verified_at,
+            }
+            upsert(
+                m.ServiceArea,
+                stable_id("service-area", f"{service.pk}/{ags}"),
+                values,
+                report=self.report,
+                where=item.where(name),
+            )
+
+    def _service_locations(self, item: Item, service: m.Service) -> None:
+        for key in self._list(item, "locations"):
+            location = self.locations.get(str(key))
+            if location is None:
+                raise item.error("locations", f"unknown location id {key!r}")
+            values = {
+                "service": service,
+                "location": location,
+                "source": service.source,
+                "verification_state": m.VerificationState.UNVERIFIED,
+                "last_verified_at": None,
+            }
+            pk = stable_id("service-at-location", f"{service.pk}/{location.pk}")
+            upsert(m.ServiceAtLocation, pk, values, report=self.report, where=item.where("locations"))
+
+    def _languages(self, item: Item, service: m.Service) -> None:
+        for code in self._list(item, "languages"):
+            if not isinstance(code, str) or not re.fullmatch(m.ISO_639, code):
+                raise item.error("languages", f"{code!r} is not an ISO 639 language code")
+            values = {
+                "service": service,
+                "code": code,
+                "source": service.source,
+                "verification_state": service.verification_state,
+                "last_verified_at": service.last_verified_at,
+            }
+            upsert(
+                m.Language,
+                stable_id("language", f"{service.pk}/{code}"),
+                values,
+                report=self.report,
+                where=item.where("languages"),
+            )
+
+    def _phones(self, item: Item, service: m.Service) -> None:
+        for number, entry in enumerate(self._list(item, "phones")):
+            phone = str(entry.get("number", "")) if isinstance(entry, dict) else str(entry)
+            if not re.fullmatch(m.PHONE_NUMBER, phone):
+                raise item.error("phones", f"{phone!r} is not a phone number")
+            values = {
+                "service": service,
+                "number": phone,
+                "source": service.source,
+                "verification_state": service.verification_state,
+                "last_verified_at": service.last_verified_at,
+            }
+            upsert(
+                m.Phone,
+                stable_id("phone", f"{service.pk}/{number}"),
+                values,
+                report=self.report,
+                where=item.where("phones"),
+            )
+
+    def _schedules(self, item: Item, service: m.Service) -> None:
+        for number, entry in enumerate(self._list(item, "schedules")):
+            if not isinstance(entry, dict):
+                raise item.error("schedules", "expected a mapping with byday, opens_at, closes_at")
+            values = {
+                "service": service,
+                "byday": str(entry.get("byday", "")),
+                "opens_at": _time(item, entry.get("opens_at")),
+                "closes_at": _time(item, entry.get("closes_at")),
+                "attending_type": str(entry.get("attending_type", "")),
+                "source": service.source,
+                "verification_state": service.verification_state,
+                "last_verified_at": service.last_verified_at,
+            }
+            upsert(
+                m.Schedule,
+                stable_id("schedule", f"{service.pk}/{number}"),
+                values,
+                report=self.report,
+                where=item.where("schedules"),
+            )
+
+    def _merge_amendments(self) -> None:
+        """Fold each amendment into the entry it amends, so every service is written once per load."""
+        services = self.catalogue.items["services"]
+        for item in self.catalogue.amendments:
+            target = services.get(item.key)
+            if target is None:
+                raise item.error("amends", f"unknown service id {item.key!r}")
+            for name in ("program", "source"):
+                if name in item.data:
+                    self._ref(item, name, self.programs if name == "program" else self.sources, required=True)
+                    target.data[name] = item.data[name]
+            for name in ("description", "application_process", "eligibility_description"):
+                if name in item.data:
+                    target.data[name] = {**self._text(target, name), **self._text(item, name)}
+            for name, taxonomy in TERM_FIELDS.items():
+                for code in self._list(item, name):
+                    self._term(item, name, taxonomy, code)
+            for key in self._list(item, "locations"):
+                if str(key) not in self.locations:
+                    raise item.error("locations", f"unknown location id {key!r}")
+            for name in ("needs", "target_groups", "eligibility", "locations"):
+                if name in item.data:
+                    merged = self._list(target, name) + [
+                        v for v in self._list(item, name) if v not in self._list(target, name)
+                    ]
+                    target.data[name] = merged
+
+
+def _time(item: Item, value: Any) -> dt.time | None:
+    if value is None or isinstance(value, dt.time):
+        return value
+    if isinstance(value, int):  # YAML reads 09:00 as a sexagesimal integer (540)
+        return dt.time(value // 60, value % 60) if 0 <= value < 24 * 60 else None
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", str(value))
+    if not match:
+        raise item.error("schedules", f"{value!r} is not a time (HH:MM)")
+    return dt.time(int(match[1]), int(match[2]))
+
+
+def representative_point(gemeinde: m.Gemeinde) -> Point:
+    """A point for a place known only by its Gemeinde: its largest named place, else a point inside it."""
+    place = (
+        m.Place.objects.filter(gemeinde=gemeinde, name_folded=gemeinde.name_folded).order_by("-population").first()
+        or m.Place.objects.filter(gemeinde=gemeinde).order_by("-population").first()
+    )
+    if place is not None:
+        return place.point
+    point = (
+        m.Gemeinde.objects.filter(pk=gemeinde.pk)
+        .annotate(inside=PointOnSurface("geometry"))
+        .values_list("inside", flat=True)[0]
+    )
+    return Point(round(point.x, 6), round(point.y, 6), srid=4326)
+
+
+def load_catalogue(directory: Path) -> LoadReport:
+    report = LoadReport()
+    catalogue = read_catalogue(directory)
+    with transaction.atomic():
+        CatalogueLoader(catalogue, report).load()
+    return report

@@ -1,0 +1,22 @@
+"""Fixtures: the test database holds the real NRW geography and catalogue from data/, loaded once."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+SHARED = Path(settings.BASE_DIR).parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_data", verbosity=0)
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """An administrator."""
+    return User.objects.create_superuser("alice", "alice@example.org", "correct horse battery staple")

@@ -1,0 +1,143 @@
+"""The catalogue that ships in data/: seed-named records, the four offices per Kreis, responsibility."""
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.db.models import Q
+
+from directory.loaders import load_catalogue
+from directory.models import Kreis, Location, Organization, PointAccuracy, Program, Service, Taxonomy, TaxonomyTerm
+from directory.translation import LANGUAGE_CODES
+
+pytestmark = pytest.mark.django_db
+
+KLEVE = Point(6.1386, 51.7890, srid=4326)
+
+
+def named(model, text):
+    return model.objects.filter(name__de__icontains=text)
+
+
+def test_every_kreis_has_ki_kim_jobcenter_and_auslaenderbehoerde_responsible_for_it():
+    for kreis in Kreis.objects.all():
+        responsible = Service.objects.published().responsible_for(kreis.ags)
+        types = set(responsible.values_list("service_type__code", flat=True))
+        assert {"ki", "kim", "jobcenter", "auslaenderbehoerde"} <= types, kreis
+
+
+def test_the_kreis_offices_sit_at_the_kreis_seat_marked_approximate_and_unverified():
+    for kreis in Kreis.objects.all():
+        for service in Service.objects.filter(service_areas__ags=kreis.ags, service_type__code="ki"):
+            location = Location.objects.get(service_at_locations__service=service, gemeinde=kreis.seat)
+            assert location.point_accuracy == PointAccuracy.MUNICIPALITY
+            assert location.gemeinde.geometry.covers(location.point)
+            assert not location.is_verified
+            assert not location.addresses.exclude(address_1="").exists(), "no street may be invented"
+
+
+def test_services_responsible_for_a_point_in_kleve_are_kleves_and_no_other_kreis():
+    responsible = Service.objects.published().responsible_for(KLEVE)
+    codes = set(responsible.values_list("service_type__code", flat=True))
+    assert {"ki", "jobcenter", "auslaenderbehoerde", "kim"} <= codes
+    other_kreise = Kreis.objects.exclude(ags="05154").values_list("ags", flat=True)
+    assert not responsible.filter(service_areas__ags__in=list(other_kreise)).exists()
+    for service in responsible:
+        areas = set(service.service_areas.values_list("ags", flat=True))
+        assert areas & {"05", "051", "05154", "05154036"}, service
+
+
+def test_a_point_outside_nrw_has_no_responsible_service():
+    assert not Service.objects.responsible_for(Point(13.4, 52.52, srid=4326)).exists()
+
+
+def test_age_ranges_narrow_the_services():
+    services = Service.objects.published()
+    assert services.for_age(30).count() <= services.count()
+    assert not services.for_age(30).filter(maximum_age__lt=30).exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        (Organization, "Agentur für Arbeit Essen"),
+        (Organization, "Essener Verbund der Immigrantenvereine"),
+        (Organization, "IHK Düsseldorf"),
+        (Organization, "SOFRA"),
+        (Organization, "Tonika"),
+        (Organization, "Iriba-Brunnen"),
+        (Organization, "Stadt Paderborn"),
+        (Service, "Integration Point Essen"),
+        (Service, "Jugendberufsagentur Essen"),
+        (Service, "Wirtschaft und Migration"),
+        (Service, "Koordinierungsstelle für Flüchtlingsangelegenheiten"),
+        (Service, "Startzeit"),
+        (Service, "Wegbereiter"),
+        (Service, "Welcome Center"),
+        (Service, "Einbürgerung"),
+        (Service, "Welcome Office Bochum"),
+        (Service, "Willkommenslotsen"),
+        (Service, "Kommunales Integrationszentrum Kreis Minden-Lübbecke"),
+        (Service, "Kommunales Integrationszentrum Stadt Bonn"),
+        (Service, "Kommunales Integrationszentrum Stadt Solingen"),
+        (Service, "Kommunales Integrationszentrum Stadt Essen"),
+        (Program, "NRW.integrativ"),
+        (Program, "Kommunales Integrationsmanagement"),
+        (Program, "Einwanderung gestalten"),
+    ],
+)
+def test_every_seed_named_record_is_there_with_its_source(model, name):
+    records = named(model, name)
+    assert records.exists(), name
+    for record in records:
+        assert record.source is not None, name
+        assert record.source.url or record.source.document
+
+
+def test_the_seed_documents_are_cited():
+    cited = set(Service.objects.values_list("source__document", flat=True))
+    for number in range(5):
+        assert any(f"seeds/00{number}_" in (document or "") for document in cited), number
+
+
+def test_the_integration_point_puts_agentur_and_jobcenter_under_one_roof():
+    ip = named(Service, "Integration Point Essen").get()
+    place = ip.service_at_locations.get().location
+    organizations = set(
+        Organization.objects.filter(services__service_at_locations__location=place).values_list("name__de", flat=True)
+    )
+    assert "Agentur für Arbeit Essen" in organizations
+    assert any("Jobcenter" in name for name in organizations)
+
+
+def test_the_welcome_center_kleve_houses_ki_auslaenderbehoerde_and_einbuergerungsstelle():
+    welcome = (
+        named(Service, "Welcome Center").filter(service_areas__ags="05154").first()
+        or named(Service, "Welcome Center").first()
+    )
+    place = welcome.service_at_locations.first().location
+    types = set(
+        Service.objects.filter(service_at_locations__location=place).values_list("service_type__code", flat=True)
+    )
+    assert {"ki", "auslaenderbehoerde", "einbuergerungsbehoerde"} <= types
+
+
+def test_nothing_is_invented_for_unverified_records():
+    unverified = Service.objects.filter(verification_state="unverified")
+    assert unverified.exists()
+    # No phone numbers or e-mail addresses appear without a source that gives them.
+    assert not unverified.filter(~Q(email="")).filter(source__isnull=True).exists()
+    assert not Service.objects.filter(source__isnull=True).exists()
+
+
+def test_taxonomy_terms_are_named_in_all_seven_languages():
+    assert {"service-type", "need", "residence-status", "target-group"} <= set(
+        Taxonomy.objects.values_list("key", flat=True)
+    )
+    for term in TaxonomyTerm.objects.all():
+        assert set(LANGUAGE_CODES) <= set(term.name), term.code
+
+
+def test_loading_twice_changes_nothing(settings):
+    history_rows = Service.history.count()
+    report = load_catalogue(settings.DATA_DIR / "catalogue")
+    assert report.changed() == 0, report.summary()
+    assert Service.history.count() == history_rows
