@@ -1031,7 +1031,8 @@ class CatalogueLoader:
                     target.data[name] = item.data[name]
             for name in ("description", "application_process", "eligibility_description"):
                 if name in item.data:
-                    target.data[name] = {**self._text(target, name), **self._text(item, name)}
+                    # The amending document's text replaces the generic one in every language.
+                    target.data[name] = self._text(item, name)
             for name, taxonomy in TERM_FIELDS.items():
                 for code in self._list(item, name):
                     self._term(item, name, taxonomy, code)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
@@ -348,7 +349,7 @@ class Organization(Record):
     )
 
     class Meta:
-        ordering = [Lower(models.F("name__de")).asc()]
+        ordering = [Lower(KT("name__de")).asc()]
         constraints = record_constraints(
             models.CheckConstraint(condition=Q(name__has_key="de"), name="organization_name_in_german"),
         )
@@ -364,7 +365,7 @@ class Program(Record):
     description = TranslatedField(textarea=True)
 
     class Meta:
-        ordering = [Lower(models.F("name__de")).asc()]
+        ordering = [Lower(KT("name__de")).asc()]
         constraints = record_constraints(
             models.CheckConstraint(condition=Q(name__has_key="de"), name="program_name_in_german"),
         )
@@ -453,7 +454,7 @@ class Service(Record):
     objects = ServiceQuerySet.as_manager()
 
     class Meta:
-        ordering = [Lower(models.F("name__de")).asc()]
+        ordering = [Lower(KT("name__de")).asc()]
         constraints = record_constraints(
             models.CheckConstraint(condition=Q(name__has_key="de"), name="service_name_in_german"),
             # An age range that admits nobody is a data error, not a service.

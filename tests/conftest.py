@@ -16,6 +16,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_data", verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Tests need not run collectstatic first: serve static files without the hashed manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def alice(db) -> User:
     """An administrator."""

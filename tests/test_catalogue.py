@@ -26,8 +26,10 @@ def test_every_kreis_has_ki_kim_jobcenter_and_auslaenderbehoerde_responsible_for
 
 def test_the_kreis_offices_sit_at_the_kreis_seat_marked_approximate_and_unverified():
     for kreis in Kreis.objects.all():
-        for service in Service.objects.filter(service_areas__ags=kreis.ags, service_type__code="ki"):
-            location = Location.objects.get(service_at_locations__service=service, gemeinde=kreis.seat)
+        ki = Service.objects.get(service_areas__ags=kreis.ags, service_type__code="ki")
+        locations = Location.objects.filter(service_at_locations__service=ki)
+        assert locations.filter(gemeinde=kreis.seat).exists(), kreis
+        for location in locations:
             assert location.point_accuracy == PointAccuracy.MUNICIPALITY
             assert location.gemeinde.geometry.covers(location.point)
             assert not location.is_verified
@@ -93,7 +95,11 @@ def test_every_seed_named_record_is_there_with_its_source(model, name):
 
 
 def test_the_seed_documents_are_cited():
-    cited = set(Service.objects.values_list("source__document", flat=True))
+    cited = {
+        document
+        for model in (Service, Organization, Program, Location)
+        for document in model.objects.values_list("source__document", flat=True)
+    }
     for number in range(5):
         assert any(f"seeds/00{number}_" in (document or "") for document in cited), number
 

@@ -74,7 +74,13 @@ def test_it_loads_a_tiny_file_end_to_end(catalogue_dir):
         ('service_areas: ["05154036"]', 'service_areas: ["05999999"]', "service_areas", "not an NRW area"),
         ('service_areas: ["05154036"]', 'service_areas: ["5154"]', "service_areas", "not a well-formed AGS"),
         ('gemeinde: "05154036"', "point: [52.52, 13.40]", "point", "outside NRW"),
-        ("- id: test-ort", "- id: test-verein\n    kind: association", "id", "duplicate id"),
+        (
+            "services:\n  - id: test-beratung",
+            "services:\n  - id: test-beratung\n    organization: test-verein\n    name: {de: Doppelt}\n"
+            "    source: test-doc\n  - id: test-beratung",
+            "id",
+            "duplicate id",
+        ),
         ("needs: [counselling]", "needs: [flying]", "needs", "unknown need code"),
         ("minimum_age: 27", "minimum_age: old", "minimum_age", "not an age"),
         (

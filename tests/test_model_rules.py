@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from directory.models import Language, Organization, Phone, Schedule, Service, ServiceArea
+from directory.services import restore_version
 from directory.translation import translate
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_it_rejects_malformed_weekdays_and_orphan_or_doubly_owned_slots(service)
 def test_it_rejects_malformed_codes(service):
     rejected(lambda: ServiceArea.objects.create(service=service, ags="5154"))
     rejected(lambda: ServiceArea.objects.create(service=service, ags="05154X"))
-    rejected(lambda: Language.objects.create(service=service, code="Arabic"))
+    rejected(lambda: Language.objects.create(service=service, code="AR"))
     rejected(lambda: Phone.objects.create(service=service, number="call us"))
     ServiceArea.objects.create(service=service, ags="05154")
     Phone.objects.create(service=service, number="+49 201 123-45")
@@ -75,10 +76,14 @@ def test_the_history_records_who_changed_what_and_can_restore_it(service, alice)
     delta = versions[-1].diff_against(versions[0])
     assert [change.field for change in delta.changes] == ["name"]
 
-    versions[0].instance.save()  # restore the first version
+    restore_version(versions[0], user=alice)
     service.refresh_from_db()
     assert service.name == {"de": "Beratung", "en": "Counselling"}
     assert service.history.count() == 3
+    assert (
+        service.history.latest().history_change_reason
+        == f"restored the version of {versions[0].history_date:%Y-%m-%d %H:%M}"
+    )
 
 
 def test_text_falls_back_to_german_and_says_so(service):

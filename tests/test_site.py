@@ -1,6 +1,7 @@
 """Operational endpoints and the editors' admin."""
 
 import pytest
+from django.forms import modelform_factory
 
 from directory.models import Location, Organization, Service
 
@@ -47,8 +48,19 @@ def test_the_admin_lists_and_edits_every_kind_of_record(client, alice):
     assert client.get(f"/admin/directory/service/{service.pk}/history/").status_code == 200
 
 
-def test_an_editor_saves_a_translated_name_in_the_admin(client, alice):
+def test_an_editor_edits_each_language_of_a_name_in_its_own_field(client, alice):
     client.force_login(alice)
     organization = Organization.objects.create(name={"de": "Alt"})
-    page = client.get(f"/admin/directory/organization/{organization.pk}/change/")
-    assert 'name="name_0"' in page.content.decode() and 'name="name_2"' in page.content.decode()
+    page = client.get(f"/admin/directory/organization/{organization.pk}/change/").content.decode()
+    assert 'name="name_de"' in page and 'name="name_ar"' in page and 'dir="rtl"' in page
+
+    form_class = modelform_factory(Organization, fields=["name", "description"])
+    form = form_class({"name_de": "Neu", "name_ar": "جديد", "name_en": ""}, instance=organization)
+    assert form.is_valid(), form.errors
+    form.save()
+    organization.refresh_from_db()
+    assert organization.name == {"de": "Neu", "ar": "جديد"}
+
+    without_german = form_class({"name_en": "Only English"}, instance=organization)
+    assert not without_german.is_valid()
+    assert "German version is required" in str(without_german.errors["name"])

@@ -13,6 +13,7 @@ Run: .venv/bin/python data/scripts/build_kommunen_catalogue.py
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,9 @@ def build(
         for prefix, office in OFFICES.items():
             term = terms[office.get("term", prefix)]
             name = {code: f"{term['name'][code]} – {display}" for code in LANGUAGES}
-            name["de"] = f"{term['name']['de']} {display}" if prefix != "jobcenter" else jobcenter_name(props)
+            # German names read as on the door: "Kommunales Integrationszentrum Kreis Kleve", without "(KI)".
+            german_term = re.sub(r"\s*\([^)]*\)$", "", term["name"]["de"])
+            name["de"] = f"{german_term} {display}" if prefix != "jobcenter" else jobcenter_name(props)
             responsible = responsible_text(display)
             description = {
                 code: f"{term['description'][code]} {responsible[code]}".strip()
