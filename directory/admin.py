@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from directory import models as m
 from directory.translation import translate
+from directory.widgets import LocalOSMWidget
 
 PROVENANCE_FIELDS = ("source", "verification_state", "last_verified_at", "verified_by")
 
@@ -33,7 +34,13 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
     """History (compare and revert) and the verification action for every catalogue record."""
 
     actions = [confirm_still_correct]
+    gis_widget = LocalOSMWidget
     readonly_fields = ("created_at", "updated_at")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Content first; where it came from and who checked it last, below it.
+        fields = list(super().get_fields(request, obj))
+        return [f for f in fields if f not in PROVENANCE_FIELDS] + [f for f in fields if f in PROVENANCE_FIELDS]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._change_reason = "edited in the admin"
@@ -191,6 +198,8 @@ class SourceAdmin(admin.ModelAdmin[m.Source]):
 
 class ReadOnlyGeographyAdmin(GISModelAdmin):
     """The geography is rebuilt from the BKG data by a script, never edited by hand."""
+
+    gis_widget = LocalOSMWidget
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

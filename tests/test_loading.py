@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from directory.loaders import LoadError, load_catalogue
-from directory.models import Organization, Service
+from directory.loaders import LoadError, load_catalogue, load_geography
+from directory.models import Gemeinde, Organization, Postcode, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +147,29 @@ def test_reloading_applies_a_changed_file(catalogue_dir):
     report = load_catalogue(catalogue_dir)
     assert Service.objects.get(name__de="Testberatung").name["en"] == "Test advice"
     assert report.counts["Service updated"] == 1
+
+
+def test_a_geography_file_with_a_wrong_ags_is_rejected_whole(tmp_path):
+    source = settings.DATA_DIR / "geography"
+    for name in ("regierungsbezirke.geojson", "kreise.geojson", "postcodes.csv", "places.csv"):
+        shutil.copy(source / name, tmp_path / name)
+    text = (source / "gemeinden.geojson").read_text(encoding="utf-8")
+    (tmp_path / "gemeinden.geojson").write_text(text.replace('"ags":"05154036"', '"ags":"5154036"'), encoding="utf-8")
+    names_before = dict(Gemeinde.objects.values_list("ags", "name"))
+    with pytest.raises(LoadError) as error:
+        load_geography(tmp_path)
+    assert error.value.file.endswith("gemeinden.geojson")
+    assert error.value.field == "ags" and "'5154036' is not a well-formed code" in str(error.value)
+    assert dict(Gemeinde.objects.values_list("ags", "name")) == names_before
+
+
+def test_a_postcode_row_naming_an_unknown_gemeinde_is_rejected(tmp_path):
+    source = settings.DATA_DIR / "geography"
+    for name in ("regierungsbezirke.geojson", "kreise.geojson", "gemeinden.geojson", "places.csv"):
+        shutil.copy(source / name, tmp_path / name)
+    lines = (source / "postcodes.csv").read_text(encoding="utf-8").splitlines()
+    lines[5] = "99999,51.0,7.0,05999999,Nirgendwo"
+    (tmp_path / "postcodes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(LoadError, match=r"postcodes.csv, row 6, field 'gemeinden': unknown Gemeinde AGS '05999999'"):
+        load_geography(tmp_path)
+    assert not Postcode.objects.filter(code="99999").exists()

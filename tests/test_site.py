@@ -44,7 +44,9 @@ def test_the_admin_lists_and_edits_every_kind_of_record(client, alice):
     for inline in ("service_areas", "schedules", "phones", "languages"):
         assert inline in page.content.decode()
     location = Location.objects.first()
-    assert client.get(f"/admin/directory/location/{location.pk}/change/").status_code == 200
+    page = client.get(f"/admin/directory/location/{location.pk}/change/").content.decode()
+    assert "vendor/ol/ol.js" in page, "the map widget for placing a location"
+    assert "cdn.jsdelivr" not in page
     assert client.get(f"/admin/directory/service/{service.pk}/history/").status_code == 200
 
 

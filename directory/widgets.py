@@ -1,0 +1,20 @@
+"""Form widgets for editors."""
+
+from django.contrib.gis.forms.widgets import OSMWidget
+
+
+class LocalOSMWidget(OSMWidget):
+    """Django's point/area map widget with OpenLayers served from our own static files, not a CDN.
+
+    The base map tiles still come from OpenStreetMap when the editor's browser can reach it; without
+    them the widget still shows and edits the geometry.
+    """
+
+    default_lon = 7.55  # NRW
+    default_lat = 51.45
+    default_zoom = 8
+
+    class Media:
+        extend = False
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
