@@ -34,7 +34,7 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
     """History (compare and revert) and the verification action for every catalogue record."""
 
     actions = [confirm_still_correct]
-    gis_widget = LocalOSMWidget
+    gis_widget = LocalOSMWidget  # type: ignore[assignment]  # the stubs want an instance; Django takes the class
     readonly_fields = ("created_at", "updated_at")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -199,7 +199,7 @@ class SourceAdmin(admin.ModelAdmin[m.Source]):
 class ReadOnlyGeographyAdmin(GISModelAdmin):
     """The geography is rebuilt from the BKG data by a script, never edited by hand."""
 
-    gis_widget = LocalOSMWidget
+    gis_widget = LocalOSMWidget  # type: ignore[assignment]  # the stubs want an instance; Django takes the class
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

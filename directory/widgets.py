@@ -10,8 +10,8 @@ class LocalOSMWidget(OSMWidget):
     them the widget still shows and edits the geometry.
     """
 
-    default_lon = 7.55  # NRW
-    default_lat = 51.45
+    default_lon = 7.55  # type: ignore[assignment]  # NRW (the stubs say int; Django takes floats)
+    default_lat = 51.45  # type: ignore[assignment]
     default_zoom = 8
 
     class Media:
