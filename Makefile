@@ -5,16 +5,27 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: run test provision migrate load serve lint typecheck pytest geography catalogue
+.PHONY: run test provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
-run: provision migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
+run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
-	.venv/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --log-level info
+	# Long request lines reach Django (which answers with a clear page) instead of gunicorn's bare 414.
+	.venv/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --limit-request-line 16384 \
+		--access-logfile - --log-level info
 
-test: provision lint typecheck pytest  ## provision, lint, type-check, test
+test: provision messages lint typecheck pytest  ## provision, lint, type-check, test
 
 provision:
 	bash config/provision.sh
+
+# Compile the UI translations (directory/locale/*/LC_MESSAGES/django.po → .mo).
+messages:
+	$(PY) manage.py compilemessages -v0 --ignore=.venv
+
+# Collect new UI strings into the .po files (then translate them).
+makemessages:
+	$(PY) manage.py makemessages --no-obsolete --ignore=.venv --ignore=node_modules $(foreach l,de en ar fa uk ru tr,-l $(l))
+	$(PY) manage.py makemessages -d djangojs --no-obsolete --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore='directory/static/vendor/*' $(foreach l,de en ar fa uk ru tr,-l $(l))
 
 migrate:
 	$(PY) manage.py migrate --noinput -v1

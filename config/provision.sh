@@ -2,17 +2,20 @@
 # Brings a fresh Debian 12 machine (as root, or with sudo) to the point where the app can run:
 # OS packages, the .venv, and a PostgreSQL + PostGIS database. Safe to run again: each step checks first.
 set -euo pipefail
+export PGOPTIONS="--client-min-messages=warning"
 cd "$(dirname "$0")/.."
 
 OS_PACKAGES=(
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15   # the only database
   libgdal32 libgeos-c1v5 libproj25                             # GeoDjango loads these itself
-  python3-venv
+  python3-venv gettext                                         # venv; msgfmt for the UI translations
+  chromium fonts-dejavu-core                                   # browser tests; fonts for Arabic, Farsi, Cyrillic
 )
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 missing=()
+command -v npm >/dev/null || missing+=(npm)                    # axe-core for the accessibility tests
 for package in "${OS_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
@@ -35,6 +38,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "provision: installing Python packages"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
+fi
+
+# Test tools from npm (axe-core), pinned in package-lock.json; reinstalled when the lock file changes.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.lock-copy; then
+  echo "provision: installing npm test tools"
+  npm ci --ignore-scripts --no-audit --no-fund --silent
+  cp package-lock.json node_modules/.lock-copy
 fi
 
 # Database: DATABASE_URL when given, else the machine's local cluster.

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ETag from the content and 304 answers for anonymous pages.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -94,6 +96,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "directory.context_processors.language_links",
+                "directory.geo_views.map_settings",
             ],
         },
     },
@@ -161,3 +165,11 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Map tiles: empty means no tile layer (offline-safe; the map still shows the Kreis boundaries). A deployment
+# sets e.g. its own tile server; third-party tile hosts have usage policies to respect.
+MAP_TILE_URL = env_str("WEGWEISER_MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env_str("WEGWEISER_MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+
+# Anonymous pages may be cached this long by browsers and shared caches (seconds).
+PUBLIC_CACHE_SECONDS = env_int("WEGWEISER_PUBLIC_CACHE_SECONDS", 300)

@@ -1,7 +1,8 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from directory import views
+from directory import geo_views, views
 
 admin.site.site_header = "Wegweiser NRW – Redaktion"
 admin.site.site_title = "Wegweiser NRW"
@@ -9,5 +10,29 @@ admin.site.site_title = "Wegweiser NRW"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/hsds/", include("directory.api_urls")),
+    path("api/geo/services.geojson", geo_views.services_geojson, name="services-geojson"),
+    path("api/geo/kreise.geojson", geo_views.kreise_geojson, name="kreise-geojson"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("sw.js", views.service_worker, name="service-worker"),
     path("", views.root, name="root"),
 ]
+
+# The public site lives under /<lang>/ for each of the seven languages.
+urlpatterns += i18n_patterns(
+    path("", views.start, name="start"),
+    path("responsible/", views.responsible, name="responsible"),
+    path("search/", views.search, name="search"),
+    path("services/<str:service_id>/", views.service_detail, name="service"),
+    path("services/<str:service_id>/vcard/", views.service_vcard, name="service-vcard"),
+    path("services/<str:service_id>/report/", views.report_problem, name="report-problem"),
+    path("services/<str:service_id>/report/thanks/", views.report_thanks, name="report-thanks"),
+    path("organizations/<str:organization_id>/", views.organization_detail, name="organization"),
+    path("map/", geo_views.map_view, name="map"),
+    path("offline/", views.offline, name="offline"),
+    prefix_default_language=True,
+)
+
+handler400 = "directory.views.bad_request"
+handler404 = "directory.views.not_found"
+handler500 = "directory.views.server_error"

@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from directory import models as m
+from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
 
 log = logging.getLogger(__name__)
@@ -1079,4 +1080,5 @@ def load_catalogue(directory: Path) -> LoadReport:
     catalogue = read_catalogue(directory)
     with transaction.atomic():
         CatalogueLoader(catalogue, report).load()
+        refresh_search_text()
     return report

@@ -6,15 +6,20 @@ Every catalogue record keeps its source, its verification state and a restorable
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
-from django.db.models import Exists, F, OuterRef, Q
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
+from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Lower
+from django.db.models.functions import Cast, Length, Lower
+from django.db.models.lookups import LessThanOrEqual
 from simple_history.models import HistoricalRecords
 
 from directory.translation import Translated, TranslatedField, translate
@@ -422,6 +427,72 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             Q(maximum_age__isnull=True) | Q(maximum_age__gte=age),
         )
 
+    def matching(self, text: str) -> ServiceQuerySet:
+        """Services whose ``search_text`` matches ``text``, annotated with ``relevance`` (higher is better).
+
+        A service matches the German full-text query (stemmed: "Beratungen" finds "Beratung"; websearch
+        syntax: "a phrase", -excluded, or) or, so that typos still find something, every word of three or
+        more letters is like a word of its text (pg_trgm ``%>``: "Integrazion" finds "Integration").
+        Per word rather than the whole text, so "Integration Point" is not matched by every text that
+        only says "Integration". Both branches can use the GIN indexes on ``search_text``.
+        """
+        query = SearchQuery(text, config="german", search_type="websearch")
+        wanted: list[str] = []
+        typos = Q()
+        for token in text.split()[: MAX_FUZZY_WORDS * 2]:
+            if token.startswith("-") and len(token) > 1:  # excluded, as websearch syntax says: by the typo branch too
+                typos &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
+            else:
+                wanted += re.findall(r"\w{3,}", token)
+        for word in wanted[:MAX_FUZZY_WORDS]:
+            typos &= Q(search_text__trigram_word_similar=word)
+        matches = Q(search_vector=query) | typos if wanted else Q(search_vector=query)
+        return (
+            self.alias(search_vector=SearchVector("search_text", config="german"))
+            .filter(matches)
+            .annotate(relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_text"))
+        )
+
+    def near(self, point: Point) -> ServiceQuerySet:
+        """Nearest first: ``distance_m`` is the metres to the service's closest physical location.
+
+        Services without a physical location (online, by phone) come last, with ``distance_m`` None.
+        """
+        closest = (
+            Location.objects.filter(
+                service_at_locations__service=OuterRef("pk"),
+                location_type=LocationType.PHYSICAL,
+                point__isnull=False,
+            )
+            .annotate(metres=GeographyDistance("point", point))
+            .order_by("metres")
+            .values("metres")[:1]
+        )
+        return self.annotate(distance_m=Subquery(closest, output_field=models.FloatField())).order_by(
+            F("distance_m").asc(nulls_last=True), *SERVICE_ORDERING
+        )
+
+
+# Beyond this many words a query is a sentence, not a few misspelt words: its first words must do.
+MAX_FUZZY_WORDS = 8
+
+
+class GeographyDistance(models.Func):
+    """Metres between two SRID 4326 geometries, measured on the spheroid (ST_Distance of geography)."""
+
+    function = "ST_Distance"
+    output_field = models.FloatField()
+
+    def __init__(self, geometry: str, point: Point) -> None:
+        geography: models.PointField[Point, Point] = models.PointField(geography=True, srid=4326)
+        super().__init__(
+            Cast(geometry, geography),
+            Cast(Value(point, output_field=models.PointField(srid=4326)), geography),
+        )
+
+
+SERVICE_ORDERING = [Lower(KT("name__de")).asc()]
+
 
 class Service(Record):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="services")
@@ -451,10 +522,17 @@ class Service(Record):
     minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
     maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
 
+    # Everything a visitor may search for, in all languages: filled by services.refresh_search_text().
+    search_text = models.TextField(blank=True, editable=False)
+
     objects = ServiceQuerySet.as_manager()
 
     class Meta:
-        ordering = [Lower(KT("name__de")).asc()]
+        ordering = SERVICE_ORDERING
+        indexes = [
+            GinIndex(SearchVector("search_text", config="german"), name="service_search_vector"),
+            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="service_search_trigram"),
+        ]
         constraints = record_constraints(
             models.CheckConstraint(condition=Q(name__has_key="de"), name="service_name_in_german"),
             # An age range that admits nobody is a data error, not a service.
@@ -880,3 +958,60 @@ class Attribute(Record):
 def terms_of(records: Iterable[Attribute], taxonomy_key: str) -> list[TaxonomyTerm]:
     """The terms of one taxonomy among prefetched attributes (no query when prefetched)."""
     return [a.taxonomy_term for a in records if a.taxonomy_term.taxonomy.key == taxonomy_key]
+
+
+# --- What visitors tell us ------------------------------------------------------------------------------
+
+PROBLEM_REPORT_MIN_LENGTH = 5
+PROBLEM_REPORT_MAX_LENGTH = 2000
+
+
+class ProblemReportStatus(models.TextChoices):
+    OPEN = "open", "open"
+    ACCEPTED = "accepted", "accepted"
+    REJECTED = "rejected", "rejected"
+    DONE = "done", "done"
+
+
+class ProblemReport(models.Model):
+    """Someone says a service's entry is wrong; a moderator decides.
+
+    The reporter's IP address is not stored: ``client_hash`` is a salted hash of it, enough to
+    limit how often one client may report (see services.report_problem).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="problem_reports")
+    text = models.TextField(
+        max_length=PROBLEM_REPORT_MAX_LENGTH,
+        validators=[MinLengthValidator(PROBLEM_REPORT_MIN_LENGTH), MaxLengthValidator(PROBLEM_REPORT_MAX_LENGTH)],
+        help_text="What is wrong, in the reporter's words (stored as typed; escaped when shown).",
+    )
+    contact = models.CharField(max_length=200, blank=True, help_text="How to reach the reporter, if they want to be")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=ProblemReportStatus.choices, default=ProblemReportStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    client_hash = models.CharField(max_length=64, editable=False)
+    moderator_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["client_hash", "created_at"], name="problem_report_client_recent")]
+        constraints = [
+            # The form says 2,000 characters; a script posting past the form must not store more.
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("text"), PROBLEM_REPORT_MAX_LENGTH), name="problem_report_text_length"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProblemReportStatus.values), name="problem_report_status_valid"
+            ),
+            # A hex SHA-256, never an address.
+            models.CheckConstraint(
+                condition=Q(client_hash__regex=r"^[0-9a-f]{64}$"), name="problem_report_client_hash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.text[:60]}"

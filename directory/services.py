@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from directory.models import ProblemReport, Service
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from uuid import UUID
 
 
 @transaction.atomic
@@ -17,3 +27,98 @@ def restore_version(version: Any, *, user: AbstractBaseUser | None) -> Any:
     record._history_user = user
     record.save()
     return record
+
+
+# --- Search text ----------------------------------------------------------------------------------------
+
+
+def _texts(column: str) -> str:
+    """SQL: every language version of a translated (JSON object) column, in a fixed order."""
+    return (
+        f"(SELECT string_agg(value, ' ' ORDER BY key) FROM jsonb_each_text("  # noqa: S608 (constant column names)
+        f"CASE jsonb_typeof({column}) WHEN 'object' THEN {column} ELSE '{{}}'::jsonb END))"
+    )
+
+
+# Only constant column names are put into this statement; values are parameters.
+REFRESH_SEARCH_TEXT_SQL = f"""
+UPDATE directory_service AS service
+SET search_text = fresh.text
+FROM (
+    SELECT s.id, btrim(regexp_replace(concat_ws(' ',
+        {_texts("s.name")}, s.alternate_name, {_texts("s.description")}, {_texts("s.eligibility_description")},
+        {_texts("o.name")}, o.alternate_name,
+        st.code, {_texts("st.name")},
+        (SELECT string_agg(concat_ws(' ', term.code, {_texts("term.name")}), ' ' ORDER BY term.code, term.id)
+         FROM directory_attribute AS a JOIN directory_taxonomyterm AS term ON term.id = a.taxonomy_term_id
+         WHERE a.service_id = s.id)
+    ), '\\s+', ' ', 'g')) AS text
+    FROM directory_service AS s
+    JOIN directory_organization AS o ON o.id = s.organization_id
+    LEFT JOIN directory_taxonomyterm AS st ON st.id = s.service_type_id
+    WHERE %(all)s OR s.id = ANY(%(ids)s::uuid[])
+) AS fresh
+WHERE service.id = fresh.id AND service.search_text IS DISTINCT FROM fresh.text
+"""  # noqa: S608
+
+
+def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
+    """Rebuild ``Service.search_text`` of the given services (None: all); returns how many changed.
+
+    One SQL UPDATE, so no history rows are written; rows whose text is already right are not touched.
+    ``updated_at`` is left alone: the search text is derived, not content. Call it after writes that
+    change a service's names, descriptions, organisation, service type or attributes.
+    """
+    ids = [] if service_ids is None else list(service_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(REFRESH_SEARCH_TEXT_SQL, {"all": service_ids is None, "ids": ids})
+        return cursor.rowcount
+
+
+# --- Problem reports ------------------------------------------------------------------------------------
+
+
+def client_hash(client_ip: str) -> str:
+    """A salted SHA-256 (HMAC with SECRET_KEY) of a client address: countable, but not the address.
+
+    IPv6 clients are counted per /64 network, as one connection is usually given a whole /64.
+    """
+    try:
+        address = ipaddress.ip_address(client_ip.strip())
+    except ValueError:
+        key = client_ip.strip()
+    else:
+        network = ipaddress.ip_network(f"{address}/64", strict=False) if address.version == 6 else address
+        key = str(network)
+    return salted_hmac("directory.ProblemReport.client_hash", key, algorithm="sha256").hexdigest()
+
+
+@transaction.atomic
+def report_problem(
+    *,
+    service: Service,
+    text: str,
+    contact: str,
+    client_ip: str,
+    reporter: AbstractBaseUser | AnonymousUser | None = None,
+) -> ProblemReport:
+    """Store a visitor's report that a service's entry is wrong; raises ValidationError on bad input.
+
+    The text is kept as typed (only trimmed; PostgreSQL cannot store NUL characters): templates escape it.
+    """
+    report = ProblemReport(
+        service=service,
+        text=text.replace("\x00", "").strip(),
+        contact=contact.replace("\x00", "").strip(),
+        reporter_id=reporter.pk if reporter is not None and reporter.is_authenticated else None,
+        client_hash=client_hash(client_ip),
+    )
+    report.full_clean()
+    report.save()
+    return report
+
+
+def report_rate_limited(client_ip: str, *, limit: int = 5, window: timedelta = timedelta(hours=1)) -> bool:
+    """Whether this client has already sent ``limit`` reports within ``window``."""
+    recent = ProblemReport.objects.filter(client_hash=client_hash(client_ip), created_at__gte=timezone.now() - window)
+    return recent[:limit].count() >= limit

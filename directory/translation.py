@@ -8,17 +8,21 @@ returns a :class:`Translated` that says which language the text is really in, so
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.html import escape
 from django.utils.translation import get_language
 
 LANGUAGE_CODES: tuple[str, ...] = ("de", "en", "ar", "fa", "uk", "ru", "tr")
 FALLBACK_LANGUAGE = "de"
 RTL_LANGUAGES = frozenset({"ar", "fa"})
+# A run of Latin-script words (with digits and the punctuation inside names), as it appears in escaped HTML.
+LATIN_RUN = re.compile(r"[A-Za-zÀ-ɏ0-9][A-Za-zÀ-ɏ0-9 .,’'§/&;#-]*[A-Za-zÀ-ɏ0-9.]|[A-Za-zÀ-ɏ]")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,17 @@ class Translated:
 
     def __bool__(self) -> bool:
         return bool(self.text)
+
+    def __html__(self) -> str:
+        """Escaped for templates; on right-to-left pages, runs of Latin script are isolated with <bdi>.
+
+        "المركز البلدي للاندماج (Kommunales Integrationszentrum) – Kreis Kleve" would otherwise have its
+        brackets and dash reordered by the bidi algorithm.
+        """
+        escaped = str(escape(self.text))
+        if (get_language() or "").split("-")[0] not in RTL_LANGUAGES:
+            return escaped
+        return LATIN_RUN.sub(r"<bdi>\g<0></bdi>", escaped)
 
 
 def translate(value: dict[str, str] | None, language: str | None = None) -> Translated:

@@ -1,0 +1,287 @@
+"""Search: German full text with typo tolerance, filters from the search form, nearest first."""
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.http import QueryDict
+
+from directory.loaders import load_catalogue
+from directory.models import (
+    Accessibility,
+    AttendingType,
+    Attribute,
+    CostOption,
+    Language,
+    Location,
+    Organization,
+    Record,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceStatus,
+    TaxonomyTerm,
+)
+from directory.places import resolve_place
+from directory.search import SearchParams, parse_search_params, search_services
+from directory.services import refresh_search_text
+
+pytestmark = pytest.mark.django_db
+
+
+def search(query: str = "", *, point=None) -> list[Service]:
+    params, errors = parse_search_params(QueryDict(query))
+    assert not errors, errors
+    return list(search_services(params, point=point))
+
+
+def names(services: list[Service]) -> list[str]:
+    return [s.name["de"] for s in services]
+
+
+def test_it_fills_the_search_text_of_every_service_when_loading():
+    assert not Service.objects.filter(search_text="").exists()
+    service = Service.objects.select_related("organization", "service_type").get(name__de="Integration Point Essen")
+    for text in (*service.name.values(), *service.organization.name.values(), service.service_type.code):
+        assert text in service.search_text
+    assert "Arbeit" in service.search_text and "work" in service.search_text  # the need term: name and code
+    assert service.description["ar"] in service.search_text and service.description["uk"] in service.search_text
+
+
+def test_loading_twice_writes_no_history_and_touches_nothing():
+    record_models = [m for m in apps.get_app_config("directory").get_models() if issubclass(m, Record)]
+    history_rows = {m.__name__: m.history.count() for m in record_models}
+    before = dict(Service.objects.values_list("id", "updated_at"))
+    texts = dict(Service.objects.values_list("id", "search_text"))
+
+    report = load_catalogue(settings.DATA_DIR / "catalogue")
+
+    assert report.changed() == 0, report.summary()
+    assert {m.__name__: m.history.count() for m in record_models} == history_rows
+    assert dict(Service.objects.values_list("id", "updated_at")) == before
+    assert dict(Service.objects.values_list("id", "search_text")) == texts
+    assert refresh_search_text() == 0, "an up-to-date search text is not written again"
+
+
+def test_it_finds_a_service_by_name_first():
+    found = search("q=Integration Point")
+    assert names(found)[0] == "Integration Point Essen"
+    assert found[0].relevance > found[-1].relevance or len(found) == 1
+
+
+def test_typos_still_find_it():
+    assert names(search("q=Integrazion Point"))[0] == "Integration Point Essen"
+    assert names(search("q=Integratoin Point"))[0] == "Integration Point Essen"
+
+
+def test_german_stemming_finds_other_forms_of_a_word():
+    with_beratung = set(
+        Service.objects.published().filter(search_text__contains="Beratung").values_list("id", flat=True)
+    )
+    found = {s.id for s in search("q=Beratungen")}
+    assert with_beratung and with_beratung <= found
+
+
+def test_stemming_finds_what_trigrams_alone_would_not(organization):
+    service = Service.objects.create(organization=organization, name={"de": "Treffpunkt für jedes Kind"})
+    assert refresh_search_text([service.id]) == 1
+    # "Kinder" shares too few trigrams with "Kind" for a typo; the German stemmer knows it is the same word.
+    assert service in search("q=Kinder")
+    assert service not in search("q=Erwachsene")
+
+
+def test_websearch_syntax_excludes_words():
+    with_point = names(search("q=Integration Point"))
+    assert "Integration Point Essen" not in names(search("q=Integration Point -Essen"))
+    assert with_point
+
+
+def test_nothing_matches_nonsense():
+    assert search("q=xyzzyqwrt") == []
+
+
+def test_it_filters_by_need():
+    found = search("need=work")
+    expected = Service.objects.published().with_term("need", "work")
+    assert found and {s.id for s in found} == set(expected.values_list("id", flat=True))
+    assert len(found) < Service.objects.published().count()
+
+
+def test_an_unknown_need_is_reported_and_the_results_are_not_filtered():
+    params, errors = parse_search_params(QueryDict("need=flying&q=Jobcenter"))
+    assert params.need is None and params.q == "Jobcenter"
+    assert "need" in errors and "flying" in errors["need"]
+    assert search_services(params, point=None).count() == len(search("q=Jobcenter"))
+
+
+def test_it_filters_by_eligibility_target_group_and_age(organization):
+    assert search("eligibility=schutz-24")
+    assert {s.id for s in search("eligibility=schutz-24")} == set(
+        Service.objects.published().with_term("residence-status", "schutz-24").values_list("id", flat=True)
+    )
+    assert search("target_group=refugees")
+    youth = Service.objects.create(organization=organization, name={"de": "JMD Test"}, minimum_age=12, maximum_age=27)
+    assert youth in search("age=20") and youth not in search("age=40")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("age=abc", "age"),
+        ("age=121", "age"),
+        ("age=-1", "age"),
+        ("page=0", "page"),
+        ("page=10001", "page"),
+        ("page=1e3", "page"),
+        ("language=english", "language"),
+        ("free=maybe", "free"),
+        ("eligibility=<script>", "eligibility"),
+        ("target_group=nobody", "target_group"),
+        ("q=" + "a" * 300, "q"),
+    ],
+)
+def test_bad_values_are_dropped_with_an_error_never_raised(query, field):
+    params, errors = parse_search_params(QueryDict(query))
+    assert set(errors) == {field}
+    assert params.page >= 1 and params.age is None
+    assert len(params.q) <= 200
+    search_services(params, point=None).count()
+
+
+def test_errors_do_not_echo_control_or_bidi_characters():
+    params, errors = parse_search_params(
+        QueryDict("language=\u202eevil&need=\u202eflying&target_group=\u202erefugees&page=\u202e2x&eligibility=\x00")
+    )
+    assert set(errors) == {"language", "need", "page"}
+    assert params.target_group == "refugees", "stripped, the rest is a good code"
+    assert not any(ch in message for message in errors.values() for ch in "\u202e\x00")
+
+
+def test_it_reads_every_parameter():
+    params, errors = parse_search_params(
+        QueryDict(
+            "q=+Beratung\u202e+&need=work&language=AR&open_now=1&free=on&walk_in=true&barrier_free=yes"
+            "&eligibility=duldung&target_group=refugees&age=19&page=3"
+        )
+    )
+    assert not errors
+    assert params == SearchParams(
+        q="Beratung",
+        need="work",
+        language="ar",
+        open_now=True,
+        free=True,
+        walk_in=True,
+        barrier_free=True,
+        eligibility="duldung",
+        age=19,
+        page=3,
+        target_group="refugees",
+    )
+    assert parse_search_params(QueryDict(""))[0].is_empty
+
+
+def test_the_results_are_one_query(django_assert_num_queries):
+    params, _ = parse_search_params(
+        QueryDict("q=Beratung&need=work&language=de&free=1&walk_in=1&barrier_free=1&age=30")
+    )
+    point = resolve_place(plz="45127").point
+    with django_assert_num_queries(1):
+        list(search_services(params, point=point)[:20])
+
+
+def test_nearest_first_with_distances_in_metres():
+    essen = resolve_place(plz="45127").point
+    found = list(Service.objects.published().near(essen))
+    distances = [s.distance_m for s in found if s.distance_m is not None]
+    assert distances == sorted(distances)
+    assert all(s.distance_m is None for s in found[len(distances) :]), "services with no place come last"
+
+    essen_services = [s for s in found if "Essen" in s.name["de"] and s.distance_m is not None]
+    kleve_services = [s for s in found if "Kleve" in s.name["de"] and s.distance_m is not None]
+    assert essen_services and kleve_services
+    assert max(s.distance_m for s in essen_services) < 10_000
+    assert all(70_000 < s.distance_m < 80_000 for s in kleve_services)
+    assert found.index(essen_services[-1]) < found.index(kleve_services[0])
+
+
+def test_a_place_orders_the_search_by_distance():
+    kleve = resolve_place(ags="05154036").point
+    found = search("q=Ausländerbehörde", point=kleve)
+    assert names(found)[0] == "Ausländerbehörde Kreis Kleve"
+    assert found[0].distance_m == 0  # the Kreis's offices are placed at its seat, where the search is
+    distances = [s.distance_m for s in found]
+    assert distances == sorted(distances)
+    assert distances[-1] > 100_000
+
+
+def test_only_published_services_are_found(organization):
+    closed = Service.objects.create(
+        organization=organization, name={"de": "Geschlossene Beratung"}, status=ServiceStatus.DEFUNCT
+    )
+    refresh_search_text([closed.id])
+    assert closed not in search("q=Geschlossene Beratung")
+
+
+@pytest.fixture
+def organization():
+    return Organization.objects.create(name={"de": "Testträger e. V."})
+
+
+@pytest.fixture
+def service_with_a_place(organization):
+    service = Service.objects.create(organization=organization, name={"de": "Testangebot"})
+    location = Location.objects.create(
+        organization=organization,
+        name={"de": "Testort"},
+        point=resolve_place(plz="45127").point,
+        point_accuracy="exact",
+    )
+    ServiceAtLocation.objects.create(service=service, location=location)
+    return service, location
+
+
+def test_it_filters_by_a_language_spoken_at_the_service_or_its_place(service_with_a_place):
+    service, location = service_with_a_place
+    assert service not in search("language=ar")
+    Language.objects.create(location=location, code="ar")
+    assert service in search("language=ar")
+    Language.objects.create(service=service, code="fa")
+    assert service in search("language=fa") and service not in search("language=tr")
+
+
+def test_it_filters_free_services_by_a_zero_cost_option(service_with_a_place):
+    service, _ = service_with_a_place
+    service.fees_description = {"de": "kostenlos"}  # free text is not read
+    service.save()
+    assert service not in search("free=1")
+    CostOption.objects.create(service=service, amount=10)
+    assert service not in search("free=1")
+    CostOption.objects.create(service=service, amount=0, option="ohne Einkommen")
+    assert service in search("free=1")
+
+
+@pytest.mark.parametrize("where", ["service", "location", "service_at_location"])
+def test_it_filters_walk_in_services_wherever_the_walk_in_hours_are(service_with_a_place, where):
+    service, location = service_with_a_place
+    owner = {"service": service, "location": location, "service_at_location": service.service_at_locations.get()}
+    slot = {"byday": "MO", "opens_at": "09:00", "closes_at": "12:00"}
+    Schedule.objects.create(**{where: owner[where]}, attending_type=AttendingType.APPOINTMENT, **slot)
+    assert service not in search("walk_in=1")
+    Schedule.objects.create(**{where: owner[where]}, attending_type=AttendingType.WALK_IN, **slot)
+    assert service in search("walk_in=1")
+
+
+def test_it_filters_barrier_free_places(service_with_a_place):
+    service, location = service_with_a_place
+    assert service not in search("barrier_free=1")
+    Accessibility.objects.create(location=location, details="stufenloser Eingang")
+    assert service in search("barrier_free=1")
+
+
+def test_a_changed_attribute_reaches_the_search_text(service_with_a_place):
+    service, _ = service_with_a_place
+    refresh_search_text([service.id])
+    assert service not in search("q=Einbürgerung")
+    Attribute.objects.create(service=service, taxonomy_term=TaxonomyTerm.objects.get(code="naturalisation"))
+    assert refresh_search_text([service.id]) == 1
+    assert service in search("q=Einbürgerung")
