@@ -12,6 +12,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from directory import models as m
+from directory.services import refresh_search_text
 from directory.translation import translate
 from directory.widgets import LocalOSMWidget
 
@@ -45,6 +46,17 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._change_reason = "edited in the admin"
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Names, descriptions and terms feed the search text of the services concerned.
+        obj = form.instance
+        if isinstance(obj, m.Service):
+            refresh_search_text([obj.pk])
+        elif isinstance(obj, m.Organization):
+            refresh_search_text(obj.services.values_list("pk", flat=True))
+        elif isinstance(obj, (m.Taxonomy, m.TaxonomyTerm)):
+            refresh_search_text()
 
 
 def german_name(obj: Any) -> str:
@@ -228,3 +240,21 @@ class GemeindeAdmin(ReadOnlyGeographyAdmin):
 class PostcodeAdmin(ReadOnlyGeographyAdmin):
     list_display = ("code", "places")
     search_fields = ("code", "places")
+
+
+@admin.register(m.ProblemReport)
+class ProblemReportAdmin(admin.ModelAdmin[m.ProblemReport]):
+    """The moderation queue of problem reports from the public."""
+
+    list_display = ("created_at", "service", "status", "short_text")
+    list_filter = ("status",)
+    search_fields = ("text",)
+    readonly_fields = ("service", "text", "contact", "reporter", "created_at", "client_hash")
+    fields = ("service", "text", "contact", "reporter", "created_at", "status", "moderator_note")
+
+    @admin.display(description="Report")
+    def short_text(self, obj: m.ProblemReport) -> str:
+        return obj.text[:80]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -415,6 +415,11 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             )
         )
 
+    def eligible(self, residence_status: str) -> ServiceQuerySet:
+        """Services open to people with this residence status: tagged with it, or not restricted by status at all."""
+        tagged = Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy__key="residence-status")
+        return self.filter(Q(Exists(tagged.filter(taxonomy_term__code=residence_status))) | ~Q(Exists(tagged)))
+
     def of_type(self, code: str) -> ServiceQuerySet:
         return self.filter(service_type__code=code)
 

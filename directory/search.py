@@ -151,7 +151,10 @@ def search_services(params: SearchParams, *, point: Point | None) -> QuerySet[Se
         services = services.matching(params.q)
     for name, taxonomy in TERM_FILTERS.items():
         code = getattr(params, name)
-        if code:
+        if code and name == "eligibility":
+            # A service that names no residence status is open to everyone (KI, Ausländerbehörde, …).
+            services = services.eligible(code)
+        elif code:
             services = services.with_term(taxonomy, code)
     if params.age is not None:
         services = services.for_age(params.age)

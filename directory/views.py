@@ -464,6 +464,7 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
         },
         "cost_options": list(service.cost_options.all()),
         "map_points": map_points,
+        "booking_links": sorted({s.schedule_link for s in service_schedules(service) if s.schedule_link}),
         "service_areas": [a for a in service.service_areas.all() if not a.excludes],
     }
     return render(request, "directory/service.html", context)
