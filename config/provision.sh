@@ -10,6 +10,7 @@ OS_PACKAGES=(
   libgdal32 libgeos-c1v5 libproj25                             # GeoDjango loads these itself
   python3-venv gettext                                         # venv; msgfmt for the UI translations
   chromium fonts-dejavu-core                                   # browser tests; fonts for Arabic, Farsi, Cyrillic
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0         # WeasyPrint (referral slips as PDF)
 )
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -2,7 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from directory import geo_views, views
+from directory import geo_views, referral, views
 
 admin.site.site_header = "Wegweiser NRW – Redaktion"
 admin.site.site_title = "Wegweiser NRW"
@@ -29,6 +29,7 @@ urlpatterns += i18n_patterns(
     path("services/<str:service_id>/report/thanks/", views.report_thanks, name="report-thanks"),
     path("organizations/<str:organization_id>/", views.organization_detail, name="organization"),
     path("map/", geo_views.map_view, name="map"),
+    path("referral/", referral.referral, name="referral"),
     path("offline/", views.offline, name="offline"),
     prefix_default_language=True,
 )

@@ -432,7 +432,11 @@ def service_filters(params: Params, place: Place) -> Q:
     if organization_id is not None:
         condition &= Q(organization_id=organization_id)
     for name, code in params.terms().items():
-        condition &= Q(pk__in=Service.objects.with_term(TERM_FILTERS[name], code).values("pk"))
+        if name == "eligibility":  # a service that names no residence status is open to everyone
+            matching = Service.objects.eligible(code)
+        else:
+            matching = Service.objects.with_term(TERM_FILTERS[name], code)
+        condition &= Q(pk__in=matching.values("pk"))
     ags = params.ags()
     if ags is not None:
         condition &= Q(pk__in=Service.objects.responsible_for(ags).values("pk"))

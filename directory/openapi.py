@@ -149,7 +149,8 @@ PARAMETERS: JSON = {
     "eligibility": query(
         "eligibility",
         "A residence-status term code (taxonomy `residence-status`, e.g. `duldung`): services open to people "
-        "with it. An unknown code answers 400.",
+        "with it: those naming it as eligibility, and those naming no residence status (open to everyone). "
+        "An unknown code answers 400.",
         {"type": "string"},
     ),
     "target_group": query(
