@@ -173,3 +173,7 @@ MAP_TILE_ATTRIBUTION = env_str("WEGWEISER_MAP_TILE_ATTRIBUTION", "© OpenStreetM
 
 # Anonymous pages may be cached this long by browsers and shared caches (seconds).
 PUBLIC_CACHE_SECONDS = env_int("WEGWEISER_PUBLIC_CACHE_SECONDS", 300)
+
+# HSDS API etiquette: requests per client and minute (0 turns the limit off). With the default
+# per-process cache the limit counts per worker; a deployment can point CACHES at a shared backend.
+HSDS_RATE_LIMIT_PER_MINUTE = env_int("WEGWEISER_HSDS_RATE_LIMIT_PER_MINUTE", 600)
