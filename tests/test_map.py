@@ -7,6 +7,7 @@ import re
 import pytest
 from django.template.loader import render_to_string
 from django.urls import resolve
+from django.utils import translation
 
 from directory.models import Kreis, Service, ServiceAtLocation, TaxonomyTerm
 
@@ -225,7 +226,7 @@ def test_it_renders_the_map_page_as_a_list_of_kreise_without_loading_leaflet(cli
     assert not re.search(r"<link[^>]*leaflet", html)
     assert not [url for url in re.findall(r"\s(?:src|href)=\"([^\"]*)\"", html) if "://" in url or url.startswith("//")]
     assert "data-tiles" not in html
-    assert re.search(r"<div class=\"noprint\"><button type=\"button\"[^>]* hidden[^>]*>Show map</button>", html)
+    assert re.search(r"<div class=\"noprint\"><button type=\"button\"[^>]* hidden[^>]*>Karte zeigen</button>", html)
     assert re.search(r"<div id=\"map\" role=\"region\" aria-label=\"[^\"]+\" hidden", html)
     links = re.findall(r"href=\"/de/responsible/\?ags=(\d{5})\"", html)
     assert sorted(links) == sorted(Kreis.objects.values_list("ags", flat=True))
@@ -260,7 +261,8 @@ def test_it_shows_tiles_only_when_configured(client, settings):
 def test_it_renders_the_map_button_for_a_service_page():
     points = [{"lat": 51.45657, "lon": 7.01228, "name": "Integration Point <Essen>", "approximate": True}]
 
-    html = render_to_string("directory/_map_button.html", {"points": points})
+    with translation.override("en"):
+        html = render_to_string("directory/_map_button.html", {"points": points})
 
     assert re.search(r"<button [^>]*hidden[^>]*>Show on map</button>", html)
     assert '<div id="map"' in html and 'role="region"' in html
@@ -273,6 +275,7 @@ def test_it_renders_the_map_button_for_a_service_page():
 def test_it_keeps_the_map_button_small():
     points = [{"lat": 51.45657, "lon": 7.01228, "name": "Integration Point Essen", "approximate": True}]
 
-    html = render_to_string("directory/_map_button.html", {"points": points})
+    with translation.override("en"):
+        html = render_to_string("directory/_map_button.html", {"points": points})
 
     assert len(gzip.compress(html.encode())) < 900
