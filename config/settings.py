@@ -63,7 +63,10 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "django.contrib.postgres",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "directory",
+    "editorial",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +79,10 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor (TOTP).
+    "django_otp.middleware.OTPMiddleware",
+    # /manage/ and /admin/ only: the staff session limit, and the second factor for the Django admin.
+    "editorial.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change, for the history of every record.
@@ -124,6 +131,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Staff sign-in (editorial/) ---
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "editorial:dashboard"
+# Staff sessions end when the browser closes and, at the latest, this many seconds after signing in.
+WEGWEISER_STAFF_SESSION_SECONDS = env_int("WEGWEISER_STAFF_SESSION_SECONDS", 8 * 60 * 60)
+SESSION_COOKIE_AGE = WEGWEISER_STAFF_SESSION_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("WEGWEISER_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+# Behind HTTPS, set DJANGO_SESSION_COOKIE_SECURE=1 (off by default: `make run` serves plain http locally).
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
+# Failed sign-ins: this many per username and client within the window (seconds) lock that pair out;
+# the per-client limit catches one client trying many usernames.
+WEGWEISER_LOGIN_FAILURE_LIMIT = env_int("WEGWEISER_LOGIN_FAILURE_LIMIT", 5)
+WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT = env_int("WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT", 50)
+WEGWEISER_LOGIN_FAILURE_WINDOW = env_int("WEGWEISER_LOGIN_FAILURE_WINDOW", 15 * 60)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env_str("WEGWEISER_OTP_ISSUER", "Wegweiser NRW")
 
 LANGUAGE_CODE = "de"
 # The seven UI and content languages; ar and fa are written right to left.

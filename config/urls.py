@@ -3,13 +3,19 @@ from django.contrib import admin
 from django.urls import include, path
 
 from directory import geo_views, referral, views
+from editorial import views as editorial_views
 
 admin.site.site_header = "Wegweiser NRW – Redaktion"
 admin.site.site_title = "Wegweiser NRW"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # The admin signs in through the editorial sign-in: throttled, with the second factor.
+    path("admin/login/", editorial_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", editorial_views.login_view, name="login"),
+    path("accounts/logout/", editorial_views.logout_view, name="logout"),
+    path("manage/", include("editorial.urls")),
     path("api/hsds/", include("directory.api_urls")),
     path("api/geo/services.geojson", geo_views.services_geojson, name="services-geojson"),
     path("api/geo/kreise.geojson", geo_views.kreise_geojson, name="kreise-geojson"),

@@ -258,3 +258,6 @@ class ProblemReportAdmin(admin.ModelAdmin[m.ProblemReport]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+from directory import admin_import  # noqa: E402,F401

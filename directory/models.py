@@ -526,6 +526,14 @@ class Service(Record):
     alert = TranslatedField(textarea=True)
     minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
     maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Where an imported service came from: the key of the importing list's Source and that list's own id for
+    # the service (spreadsheet column "Quell-ID"), so importing the list again updates instead of duplicating.
+    external_source = models.CharField(
+        max_length=100, blank=True, help_text="Key of the source (list) the external id belongs to"
+    )
+    external_id = models.CharField(
+        max_length=100, blank=True, help_text="The source's own id of this service (spreadsheet column Quell-ID)"
+    )
 
     # Everything a visitor may search for, in all languages: filled by services.refresh_search_text().
     search_text = models.TextField(blank=True, editable=False)
@@ -549,6 +557,16 @@ class Service(Record):
             ),
             models.CheckConstraint(
                 condition=Q(maximum_age__isnull=True) | Q(maximum_age__lte=120), name="service_age_plausible"
+            ),
+            # Re-importing a list must find the one service it created for a Quell-ID.
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="service_external_id_once",
+            ),
+            # An external id means nothing without the list it comes from.
+            models.CheckConstraint(
+                condition=Q(external_id="") | ~Q(external_source=""), name="service_external_id_has_source"
             ),
         )
 

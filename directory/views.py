@@ -75,7 +75,11 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.has_header("Cache-Control"):
-            patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_SECONDS)
+            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                # A signed-in caseworker's copy may carry their list button and a CSRF token: never shared.
+                patch_cache_control(response, private=True, max_age=0)
+            else:
+                patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_SECONDS)
         return response
 
     return wrapper
@@ -526,12 +530,17 @@ def organization_detail(request: HttpRequest, organization_id: str) -> HttpRespo
 def report_problem(request: HttpRequest, service_id: str) -> HttpResponse:
     service: Service = get_record(Service, service_id, Service.objects.select_related("organization"))
     context: dict[str, Any] = {"service": service, "name": translate(service.name), "errors": []}
+    signed_in = request.user.is_authenticated
+    if signed_in:
+        # A caseworker reports as themselves: reporter is their account, the contact their e-mail address.
+        context["contact"] = getattr(request.user, "email", "")
     if request.method == "POST":
         text = request.POST.get("text", "")
         contact = request.POST.get("contact", "")
         context.update(text=text[:2000], contact=contact[:200])
         client_ip = request.META.get("REMOTE_ADDR", "")
-        if report_rate_limited(client_ip):
+        # Signed-in staff answer for their reports; their office's shared address must not throttle them.
+        if not signed_in and report_rate_limited(client_ip):
             context["errors"] = [_("You have sent several reports in a short time. Please try again in an hour.")]
             return render(request, "directory/report.html", context, status=429)
         if len(text) > 2000 or len(contact) > 200:
@@ -543,7 +552,7 @@ def report_problem(request: HttpRequest, service_id: str) -> HttpResponse:
                 text=text,
                 contact=contact,
                 client_ip=client_ip,
-                reporter=request.user if request.user.is_authenticated else None,
+                reporter=request.user if signed_in else None,
             )
         except ValidationError:
             context["errors"] = [_("Please describe the problem in at least a few words.")]

@@ -4,6 +4,7 @@ import pytest
 from django.forms import modelform_factory
 
 from directory.models import Location, Organization, Service
+from tests.editorial_helpers import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def test_root_redirects_by_accept_language(client):
 
 
 def test_the_admin_lists_and_edits_every_kind_of_record(client, alice):
-    client.force_login(alice)
+    sign_in(client, alice)  # signed in with the second factor, as the admin requires
     for path in (
         "service",
         "organization",
@@ -51,7 +52,7 @@ def test_the_admin_lists_and_edits_every_kind_of_record(client, alice):
 
 
 def test_an_editor_edits_each_language_of_a_name_in_its_own_field(client, alice):
-    client.force_login(alice)
+    sign_in(client, alice)  # signed in with the second factor, as the admin requires
     organization = Organization.objects.create(name={"de": "Alt"})
     page = client.get(f"/admin/directory/organization/{organization.pk}/change/").content.decode()
     assert 'name="name_de"' in page and 'name="name_ar"' in page and 'dir="rtl"' in page

@@ -1,0 +1,482 @@
+"""The editorial area /manage/: who may open and post what, and the review workflow.
+
+Users: anonymous · carol (caseworker) · erik (editor of A = "Kreis Kleve") · bea (editor of B = "Stadt Essen")
+· mona (moderator of Kreis Kleve) · alice (administrator). Moderators and administrators are signed in with
+a verified second factor here; tests/test_editorial_security.py covers signing in for real.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from directory.models import Language, Phone, ProblemReport, ProblemReportStatus, Schedule, Service, ServiceStatus
+from directory.services import report_problem
+from editorial.models import ChangeRequest, ChangeRequestStatus, PrivateNote, SavedService, StaffAction
+from editorial.permissions import services_editable_by, services_moderated_by
+from editorial.services import service_values
+from tests.editorial_helpers import make_trusted, sign_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+# The named users and services (alice comes from conftest).
+pytest_plugins = ["tests.editorial_fixtures"]
+
+USERS = ("anonymous", "carol", "erik", "bea", "mona", "alice")
+
+
+@pytest.fixture
+def world(carol, erik, bea, mona, alice, kleve_service, essen_service):
+    """What the matrix's addresses point at: a note, reports, a pending change and two versions."""
+    kleve_service._change_reason = "first test version"
+    kleve_service.save()
+    kleve_service.alternate_name = "KI Kleve"
+    kleve_service._change_reason = "second test version"
+    kleve_service.save()
+    new, old = kleve_service.history.order_by("-history_date", "-history_id")[:2]
+    SavedService.objects.create(user=carol, service=kleve_service)
+    return {
+        "users": {"anonymous": None, "carol": carol, "erik": erik, "bea": bea, "mona": mona, "alice": alice},
+        "kleve": kleve_service.pk,
+        "essen": essen_service.pk,
+        "note": PrivateNote.objects.create(author=carol, service=kleve_service, text="Nur vormittags").pk,
+        "report": report_problem(
+            service=kleve_service, text="Die Telefonnummer fehlt.", contact="", client_ip="203.0.113.1"
+        ).pk,
+        "essen_report": report_problem(
+            service=essen_service, text="Die Adresse ist alt.", contact="", client_ip="203.0.113.2"
+        ).pk,
+        "change": ChangeRequest.objects.create(
+            service=kleve_service, proposed={"email": "ki@kreis-kleve.de"}, base={"email": ""}, author=erik
+        ).pk,
+        "old": old.history_id,
+        "new": new.history_id,
+    }
+
+
+def edit_data(service: Service, **changes: str) -> dict[str, str]:
+    """The edit form as posted: the service's current values, with ``changes``."""
+    values = service_values(service)
+    data = {f"name_{code}": text for code, text in values["name"].items()}
+    data.update({f"description_{code}": text for code, text in values["description"].items()})
+    data.update(url=values["url"], email=values["email"], phones="", hours="", languages="")
+    data.update(changes)
+    return data
+
+
+# Every /manage/ page and write, with the status each user gets (in USERS order). 302 for anonymous is the
+# way to sign-in; 302 for a write is its redirect after success; 403: the role may not; 404: not theirs to see.
+MATRIX = [
+    ("dashboard", "get", "/manage/", None, (302, 200, 200, 200, 200, 200)),
+    ("two-factor setup", "get", "/manage/2fa/", None, (302, 200, 200, 200, 302, 302)),
+    ("my list", "get", "/manage/list/", None, (302, 200, 403, 403, 403, 200)),
+    ("add to list (ask)", "get", "/manage/list/add/{kleve}/", None, (302, 200, 403, 403, 403, 200)),
+    ("add to list", "post", "/manage/list/add/{kleve}/", {}, (302, 302, 403, 403, 403, 302)),
+    ("remove from list", "post", "/manage/list/remove/{kleve}/", {}, (302, 302, 403, 403, 403, 302)),
+    ("remove from list by GET", "get", "/manage/list/remove/{kleve}/", None, (405, 405, 405, 405, 405, 405)),
+    ("my notes", "get", "/manage/notes/", None, (302, 200, 403, 403, 403, 200)),
+    ("notes on a service", "get", "/manage/notes/service/{kleve}/", None, (302, 200, 403, 403, 403, 200)),
+    ("add a note", "post", "/manage/notes/service/{kleve}/", {"text": "Gut"}, (302, 302, 403, 403, 403, 302)),
+    ("carol's note", "get", "/manage/notes/{note}/", None, (302, 200, 403, 403, 403, 404)),
+    ("delete carol's note", "post", "/manage/notes/{note}/delete/", {}, (302, 302, 403, 403, 403, 404)),
+    ("report queue", "get", "/manage/reports/", None, (302, 403, 403, 403, 200, 200)),
+    ("a Kleve report", "get", "/manage/reports/{report}/", None, (302, 403, 403, 403, 200, 200)),
+    ("an Essen report", "get", "/manage/reports/{essen_report}/", None, (302, 403, 403, 403, 404, 200)),
+    (
+        "decide a Kleve report",
+        "post",
+        "/manage/reports/{report}/",
+        {"status": "done", "note": "Nummer ergänzt"},
+        (302, 403, 403, 403, 302, 302),
+    ),
+    (
+        "decide an Essen report",
+        "post",
+        "/manage/reports/{essen_report}/",
+        {"status": "done"},
+        (302, 403, 403, 403, 404, 302),
+    ),
+    ("services", "get", "/manage/services/", None, (302, 403, 200, 200, 200, 200)),
+    ("a Kleve service", "get", "/manage/services/{kleve}/", None, (302, 403, 200, 404, 200, 200)),
+    ("an Essen service", "get", "/manage/services/{essen}/", None, (302, 403, 404, 200, 404, 200)),
+    ("edit form", "get", "/manage/services/{kleve}/edit/", None, (302, 403, 200, 404, 200, 200)),
+    ("edit", "post", "/manage/services/{kleve}/edit/", "edit", (302, 403, 302, 404, 302, 302)),
+    ("confirm", "post", "/manage/services/{kleve}/confirm/", {}, (302, 403, 302, 404, 302, 302)),
+    (
+        "confirm a group",
+        "post",
+        "/manage/services/{kleve}/confirm/",
+        {"group": "hours"},
+        (302, 403, 302, 404, 302, 302),
+    ),
+    ("confirm in Essen", "post", "/manage/services/{essen}/confirm/", {}, (302, 403, 404, 302, 404, 302)),
+    ("versions", "get", "/manage/services/{kleve}/history/", None, (302, 403, 200, 404, 200, 200)),
+    (
+        "compare versions",
+        "get",
+        "/manage/services/{kleve}/history/compare/?old={old}&new={new}",
+        None,
+        (302, 403, 200, 404, 200, 200),
+    ),
+    ("restore", "post", "/manage/services/{kleve}/history/{old}/restore/", {}, (302, 403, 403, 404, 302, 302)),
+    ("changes", "get", "/manage/changes/", None, (302, 403, 200, 200, 200, 200)),
+    ("erik's change", "get", "/manage/changes/{change}/", None, (302, 403, 200, 404, 200, 200)),
+    ("approve", "post", "/manage/changes/{change}/approve/", {}, (302, 403, 403, 403, 302, 302)),
+    ("reject", "post", "/manage/changes/{change}/reject/", {"reason": "Quelle?"}, (302, 403, 403, 403, 302, 302)),
+    ("freshness", "get", "/manage/freshness/", None, (302, 403, 200, 200, 200, 200)),
+    ("staff log", "get", "/manage/actions/", None, (302, 403, 403, 403, 403, 200)),
+]
+
+
+@pytest.mark.parametrize("who", range(len(USERS)), ids=USERS)
+@pytest.mark.parametrize(("name", "method", "path", "data", "expected"), MATRIX, ids=[row[0] for row in MATRIX])
+def test_it_answers_each_role_as_designed(client, world, kleve_service, who, name, method, path, data, expected):
+    user = world["users"][USERS[who]]
+    sign_in(client, user)
+    url = path.format(**world)
+    if data == "edit":
+        data = edit_data(kleve_service, email="ki@kreis-kleve.de")
+    response = client.get(url) if method == "get" else client.post(url, data)
+    assert response.status_code == expected[who], f"{USERS[who]} {method.upper()} {url}"
+    if user is None and response.status_code == 302:
+        assert response.url.startswith("/accounts/login/?next=")
+
+
+def test_the_matrix_covers_every_editorial_address():
+    from editorial.urls import urlpatterns
+
+    covered = {path.split("?")[0] for _name, _method, path, _data, _expected in MATRIX}
+    named = {
+        "list-add": "/manage/list/add/{kleve}/",
+        "list-remove": "/manage/list/remove/{kleve}/",
+        "service-notes": "/manage/notes/service/{kleve}/",
+        "note": "/manage/notes/{note}/",
+        "note-delete": "/manage/notes/{note}/delete/",
+        "report": "/manage/reports/{report}/",
+        "service": "/manage/services/{kleve}/",
+        "service-edit": "/manage/services/{kleve}/edit/",
+        "service-confirm": "/manage/services/{kleve}/confirm/",
+        "service-history": "/manage/services/{kleve}/history/",
+        "service-compare": "/manage/services/{kleve}/history/compare/",
+        "service-restore": "/manage/services/{kleve}/history/{old}/restore/",
+        "change": "/manage/changes/{change}/",
+        "change-approve": "/manage/changes/{change}/approve/",
+        "change-reject": "/manage/changes/{change}/reject/",
+    }
+    for pattern in urlpatterns:
+        path = named.get(pattern.name, f"/manage/{pattern.pattern}")
+        assert path in covered or pattern.name == "two-factor-verify", pattern.name
+
+
+# --- Editors and moderators -----------------------------------------------------------------------------
+
+
+def test_an_editor_of_a_can_neither_read_nor_change_bs_pending_changes(client, erik, bea, essen_service):
+    sign_in(client, bea)
+    response = client.post(f"/manage/services/{essen_service.pk}/edit/", edit_data(essen_service, email="ki@essen.de"))
+    assert response.status_code == 302
+    change = ChangeRequest.objects.get(service=essen_service)
+    assert change.status == ChangeRequestStatus.PENDING and change.author == bea
+
+    sign_in(client, erik)
+    assert client.get(f"/manage/changes/{change.pk}/").status_code == 404
+    assert f"/manage/changes/{change.pk}/" not in client.get("/manage/changes/?status=all").content.decode()
+    assert client.post(f"/manage/changes/{change.pk}/approve/").status_code == 403
+    assert client.post(f"/manage/changes/{change.pk}/reject/", {"reason": "nein"}).status_code == 403
+    edit = client.post(f"/manage/services/{essen_service.pk}/edit/", edit_data(essen_service, email="x@example.org"))
+    assert edit.status_code == 404
+    change.refresh_from_db()
+    assert change.status == ChangeRequestStatus.PENDING and change.reviewer is None
+    assert change.proposed == {"email": "ki@essen.de"}
+    essen_service.refresh_from_db()
+    assert essen_service.email == ""
+
+
+def test_an_editors_change_waits_for_a_moderator_who_applies_it_with_history(client, erik, mona, kleve_service):
+    sign_in(client, erik)
+    data = edit_data(
+        kleve_service,
+        name_en="Municipal Integration Centre Kleve",
+        email="ki@kreis-kleve.de",
+        phones="02821 594-0; voice\n02821 594-100; fax",
+        hours="MO-TH 08:30-12:00 walk-in\nTH 14:00-17:30 appointment",
+        languages="de, en, ar, TR",
+    )
+    response = client.post(f"/manage/services/{kleve_service.pk}/edit/", data)
+    assert response.status_code == 302
+    change = ChangeRequest.objects.get(service=kleve_service)
+    assert change.status == ChangeRequestStatus.PENDING
+    assert set(change.proposed) == {"name", "email", "phones", "hours", "languages"}
+    assert change.proposed["hours"][0] == {
+        "byday": "MO,TU,WE,TH",
+        "opens_at": "08:30",
+        "closes_at": "12:00",
+        "attending_type": "walk-in",
+    }
+    kleve_service.refresh_from_db()
+    assert kleve_service.email == "", "nothing published before review"
+    assert kleve_service.name["en"] != "Municipal Integration Centre Kleve"
+    assert not Phone.objects.filter(service=kleve_service).exists()
+
+    sign_in(client, mona)
+    page = client.get(f"/manage/changes/{change.pk}/").content.decode()
+    assert "ki@kreis-kleve.de" in page and "Approve and publish" in page
+    assert client.post(f"/manage/changes/{change.pk}/approve/").status_code == 302
+
+    change.refresh_from_db()
+    assert change.status == ChangeRequestStatus.APPROVED and change.reviewer == mona and change.reviewed_at
+    kleve_service.refresh_from_db()
+    assert kleve_service.email == "ki@kreis-kleve.de"
+    assert kleve_service.name["en"] == "Municipal Integration Centre Kleve"
+    assert kleve_service.name["de"] == "Kommunales Integrationszentrum Kreis Kleve"
+    assert sorted(Phone.objects.filter(service=kleve_service).values_list("number", "type")) == [
+        ("02821 594-0", "voice"),
+        ("02821 594-100", "fax"),
+    ]
+    assert sorted(Schedule.objects.filter(service=kleve_service).values_list("byday", "attending_type")) == [
+        ("MO,TU,WE,TH", "walk-in"),
+        ("TH", "appointment"),
+    ]
+    assert sorted(Language.objects.filter(service=kleve_service).values_list("code", flat=True)) == [
+        "ar",
+        "de",
+        "en",
+        "tr",
+    ]
+    latest = kleve_service.history.latest()
+    assert latest.history_change_reason == f"approved change request #{change.pk}, by mona (proposed by erik)"
+    assert latest.history_user == mona
+    assert Phone.history.filter(service_id=kleve_service.pk, history_user=mona).count() == 2
+    assert "Municipal Integration Centre Kleve" in Service.objects.get(pk=kleve_service.pk).search_text
+
+    # A second approval is refused: the change is no longer pending.
+    versions = kleve_service.history.count()
+    client.post(f"/manage/changes/{change.pk}/approve/")
+    assert kleve_service.history.count() == versions
+    assert StaffAction.objects.filter(action="change-approved", target_id=str(change.pk)).count() == 1
+
+
+def test_a_rejection_needs_a_reason_which_the_editor_reads(client, erik, mona, kleve_service):
+    change = ChangeRequest.objects.create(
+        service=kleve_service, proposed={"url": "https://example.org/"}, base={"url": ""}, author=erik
+    )
+    sign_in(client, mona)
+    assert client.post(f"/manage/changes/{change.pk}/reject/", {"reason": "   "}).status_code == 400
+    change.refresh_from_db()
+    assert change.status == ChangeRequestStatus.PENDING
+
+    response = client.post(f"/manage/changes/{change.pk}/reject/", {"reason": "Die Seite gehört nicht zum Kreis."})
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.status == ChangeRequestStatus.REJECTED and change.reviewer == mona
+    assert change.reason == "Die Seite gehört nicht zum Kreis."
+    kleve_service.refresh_from_db()
+    assert kleve_service.url == ""
+
+    sign_in(client, erik)
+    assert "Die Seite gehört nicht zum Kreis." in client.get("/manage/").content.decode()
+
+
+def test_a_trusted_editors_change_applies_at_once(client, erik, kleve_service):
+    make_trusted(erik)
+    sign_in(client, erik)
+    response = client.post(
+        f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, url="https://www.kreis-kleve.de/ki")
+    )
+    assert response.status_code == 302
+    assert not ChangeRequest.objects.exists()
+    kleve_service.refresh_from_db()
+    assert kleve_service.url == "https://www.kreis-kleve.de/ki"
+    latest = kleve_service.history.latest()
+    assert latest.history_change_reason == "edited by erik in /manage/ (url)" and latest.history_user == erik
+
+
+def test_an_editors_change_to_an_unpublished_record_applies_at_once(client, erik, kleve_service):
+    Service.objects.filter(pk=kleve_service.pk).update(status=ServiceStatus.INACTIVE)
+    sign_in(client, erik)
+    client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, email="neu@kreis-kleve.de"))
+    assert not ChangeRequest.objects.exists()
+    assert Service.objects.get(pk=kleve_service.pk).email == "neu@kreis-kleve.de"
+
+
+def test_it_refuses_a_malformed_edit(client, erik, kleve_service):
+    sign_in(client, erik)
+    for field, value in [
+        ("hours", "Montags 9 bis 12"),
+        ("hours", "MO 12:00-09:00"),
+        ("phones", "ruf mich an"),
+        ("languages", "deutsch"),
+        ("name_de", ""),
+        ("name_de", "x" * 301),
+        ("email", "not-an-address"),
+    ]:
+        response = client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, **{field: value}))
+        assert response.status_code == 400, (field, value)
+    assert not ChangeRequest.objects.exists()
+
+
+def test_the_versions_are_compared_and_restorable(client, mona, kleve_service):
+    sign_in(client, mona)
+    client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, name_de="KI Kleve (neu)"))
+    kleve_service.refresh_from_db()
+    assert kleve_service.name["de"] == "KI Kleve (neu)", "a moderator's edit in their region applies at once"
+    new, old = kleve_service.history.order_by("-history_date", "-history_id")[:2]
+
+    page = client.get(f"/manage/services/{kleve_service.pk}/history/compare/?old={old.history_id}&new={new.history_id}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "KI Kleve (neu)" in html and "Kommunales Integrationszentrum Kreis Kleve" in html
+    assert client.get(f"/manage/services/{kleve_service.pk}/history/compare/?old=x&new=1").status_code == 404
+
+    assert client.post(f"/manage/services/{kleve_service.pk}/history/{old.history_id}/restore/").status_code == 302
+    kleve_service.refresh_from_db()
+    assert kleve_service.name["de"] == "Kommunales Integrationszentrum Kreis Kleve"
+    restored = kleve_service.history.latest()
+    assert restored.history_change_reason.startswith("restored the version of") and restored.history_user == mona
+    assert kleve_service.history.count() >= 3, "every version is kept"
+
+
+def test_a_version_of_another_record_is_not_found(client, mona, kleve_service, essen_service):
+    essen_service.save()
+    sign_in(client, mona)
+    other = essen_service.history.latest()
+    assert client.post(f"/manage/services/{kleve_service.pk}/history/{other.history_id}/restore/").status_code == 404
+
+
+def test_a_moderators_region_is_by_service_area_or_by_place(mona, bea, kleve_service, essen_service):
+    region = set(services_moderated_by(mona).values_list("name__de", flat=True))
+    assert "Kommunales Integrationszentrum Kreis Kleve" in region
+    assert "Jobcenter Kreis Kleve" in region
+    assert "Kommunales Integrationszentrum Stadt Essen" not in region
+    # A service responsible elsewhere but with a place in Kreis Kleve is in the region too.
+    essen_service.service_areas.all().delete()
+    location = kleve_service.service_at_locations.first().location
+    essen_service.service_at_locations.create(location=location)
+    assert services_moderated_by(mona).filter(pk=essen_service.pk).exists()
+    # Editors see their organisation's services only.
+    assert set(services_editable_by(bea).values_list("organization__name__de", flat=True)) == {"Stadt Essen"}
+
+
+# --- Caseworkers ----------------------------------------------------------------------------------------
+
+
+def test_a_caseworker_keeps_a_list_and_makes_a_slip_of_it(client, carol, kleve_service, essen_service):
+    sign_in(client, carol)
+    for service in (kleve_service, essen_service, kleve_service):
+        response = client.post(f"/manage/list/add/{service.pk}/", {"next": f"/de/services/{service.pk}/"})
+        assert response.status_code == 302 and response.url == f"/de/services/{service.pk}/"
+    assert SavedService.objects.filter(user=carol).count() == 2
+    page = client.get("/manage/list/").content.decode()
+    assert "Kommunales Integrationszentrum Kreis Kleve" in page and "/referral/?s=" in page
+    client.post(f"/manage/list/remove/{essen_service.pk}/")
+    assert list(SavedService.objects.filter(user=carol).values_list("service", flat=True)) == [kleve_service.pk]
+    assert client.post("/manage/list/add/not-a-uuid/").status_code == 404
+    response = client.post(f"/manage/list/add/{essen_service.pk}/", {"next": "https://evil.example/"})
+    assert response.url == "/manage/list/", "no redirect off the site"
+
+
+def test_a_caseworkers_report_is_filled_in_and_lands_in_the_moderation_queue(client, carol, mona, kleve_service):
+    sign_in(client, carol)
+    form = client.get(f"/de/services/{kleve_service.pk}/report/").content.decode()
+    assert 'value="carol@example.org"' in form
+    response = client.post(
+        f"/de/services/{kleve_service.pk}/report/",
+        {"text": "Die Sprechzeiten haben sich geändert.", "contact": "carol@example.org"},
+    )
+    assert response.status_code == 302
+    report = ProblemReport.objects.get(service=kleve_service)
+    assert report.reporter == carol and report.contact == "carol@example.org"
+
+    sign_in(client, mona)
+    queue = client.get("/manage/reports/").content.decode()
+    assert "Die Sprechzeiten haben sich geändert." in queue and "carol" in queue
+    assert client.post(f"/manage/reports/{report.pk}/", {"status": "rejected"}).status_code == 400, "needs a note"
+    assert client.post(f"/manage/reports/{report.pk}/", {"status": "accepted", "note": "Prüfe ich"}).status_code == 302
+    report.refresh_from_db()
+    assert report.status == ProblemReportStatus.ACCEPTED and report.moderator_note == "Prüfe ich"
+    assert StaffAction.objects.filter(user=mona, action="report-decided", target_id=str(report.pk)).exists()
+    assert "Die Sprechzeiten" not in client.get("/manage/reports/").content.decode(), "no longer open"
+
+
+def test_a_public_report_lands_in_the_queue_of_the_services_region_only(
+    client, mona, bea, kleve_service, essen_service
+):
+    for service in (kleve_service, essen_service):
+        client.post(f"/de/services/{service.pk}/report/", {"text": f"Fehler bei {service.name['de']}", "contact": ""})
+    sign_in(client, mona)
+    queue = client.get("/manage/reports/").content.decode()
+    assert "Fehler bei Kommunales Integrationszentrum Kreis Kleve" in queue
+    assert "Fehler bei Kommunales Integrationszentrum Stadt Essen" not in queue
+
+
+def test_every_editorial_write_is_in_the_staff_log_which_only_admins_read(client, alice, erik, kleve_service):
+    sign_in(client, erik)
+    client.post(f"/manage/services/{kleve_service.pk}/confirm/")
+    client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, email="a@kreis-kleve.de"))
+    actions = list(StaffAction.objects.filter(user=erik).values_list("action", flat=True))
+    assert sorted(actions) == ["change-proposed", "confirmed"]
+    assert client.get("/manage/actions/").status_code == 403
+    sign_in(client, alice)
+    log = client.get("/manage/actions/").content.decode()
+    assert "erik" in log and "proposed a change" in log and "confirmed still correct" in log
+
+
+def test_a_user_without_a_role_is_refused(client, db):
+    nobody = User.objects.create_user("nobody", "n@example.org", "x")
+    sign_in(client, nobody)
+    assert client.get("/manage/").status_code == 403
+
+
+def test_the_list_pages_take_a_fixed_number_of_queries(client, world, alice, carol, erik, kleve_service):
+    """No N+1: twenty more rows on every list page cost no query more."""
+    pages = {
+        alice: ["/manage/", "/manage/reports/?status=all", "/manage/changes/?status=all", "/manage/actions/"],
+        carol: ["/manage/list/", "/manage/notes/"],
+        erik: ["/manage/", "/manage/services/", "/manage/changes/?status=all"],
+    }
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for user, urls in pages.items():
+            sign_in(client, user)
+            client.get("/manage/")  # the first request after signing in also writes the session
+            for url in urls:
+                with CaptureQueriesContext(connection) as captured:
+                    assert client.get(url).status_code == 200
+                found[f"{user} {url}"] = len(captured)
+        return found
+
+    StaffAction.objects.create(user=erik, username="erik", action="confirmed")  # an empty page takes one query less
+    before = counts()
+    for number, service in enumerate(Service.objects.exclude(pk=kleve_service.pk)[:20]):
+        report_problem(service=service, text=f"Fehler Nummer {number}", contact="", client_ip=f"192.0.2.{number}")
+        SavedService.objects.create(user=carol, service=service)
+        PrivateNote.objects.create(author=carol, service=service, text=f"Notiz {number}")
+        ChangeRequest.objects.create(service=kleve_service, proposed={"email": f"{number}@x.de"}, author=erik)
+        StaffAction.objects.create(user=erik, username="erik", action="confirmed", target_repr=str(service))
+    assert counts() == before
+
+
+# The snippets for directory/templates/directory/service.html (see the editorial report): checked here.
+ADD_TO_LIST = (
+    "{% load i18n editorial_tags %}"
+    '{% if user|is_caseworker %}<li><form method="post" action="{% url \'editorial:list-add\' service.pk %}">'
+    '{% csrf_token %}<input type="hidden" name="next" value="{{ request.get_full_path }}">'
+    '<button type="submit" class="alt">{% translate "Add to my list" %}</button></form></li>{% endif %}'
+)
+
+
+def test_the_add_to_list_button_shows_for_caseworkers_only(rf, carol, erik, kleve_service):
+    from django.contrib.auth.models import AnonymousUser
+    from django.template import RequestContext, Template
+
+    def render(user) -> str:
+        request = rf.get(f"/de/services/{kleve_service.pk}/")
+        request.user = user
+        return Template(ADD_TO_LIST).render(RequestContext(request, {"service": kleve_service}))
+
+    button = render(carol)
+    assert f'action="/manage/list/add/{kleve_service.pk}/"' in button and "csrfmiddlewaretoken" in button
+    assert f'value="/de/services/{kleve_service.pk}/"' in button
+    assert render(erik) == render(AnonymousUser()) == ""
