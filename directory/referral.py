@@ -187,6 +187,7 @@ def referral(request: HttpRequest) -> HttpResponse:
         "printed_on": timezone.localdate(),
         "interpreter_de": INTERPRETER_LINE.format(language=LANGUAGE_IN_GERMAN.get(language, "Deutsch")),
         "show_german": language != "de",
+        "language_name": dict(settings.LANGUAGES).get(language, language),
         "ids": ",".join(str(e.service.pk) for e in entries),
         "share_url": request.build_absolute_uri(
             f"{reverse('referral')}?s={','.join(str(e.service.pk) for e in entries)}"
