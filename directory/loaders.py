@@ -909,38 +909,38 @@ class CatalogueLoader:
             raise item.error(name, f"unknown {taxonomy} code {code!r}")
         return term
 
+    def _child(self, item: Item, field: str, model: type[Any], kind: str, key: str, **values: Any) -> None:
+        """A record that belongs to a service and shares its source and verification."""
+        service: m.Service = values["service"]
+        provenance = {
+            "source": service.source,
+            "verification_state": service.verification_state,
+            "last_verified_at": service.last_verified_at,
+        }
+        pk = stable_id(kind, f"{service.pk}/{key}")
+        upsert(model, pk, {**values, **provenance}, report=self.report, where=item.where(field))
+
     def _attributes(self, item: Item, service: m.Service) -> None:
         for name, taxonomy in TERM_FIELDS.items():
             for code in self._list(item, name):
                 term = self._term(item, name, taxonomy, code)
-                values = {
-                    "taxonomy_term": term,
-                    "service": service,
-                    "source": service.source,
-                    "verification_state": service.verification_state,
-                    "last_verified_at": service.last_verified_at,
-                }
-                pk = stable_id("attribute", f"{service.pk}/{taxonomy}/{code}")
-                upsert(m.Attribute, pk, values, report=self.report, where=item.where(name))
+                self._child(
+                    item, name, m.Attribute, "attribute", f"{taxonomy}/{code}", service=service, taxonomy_term=term
+                )
 
     def _areas(self, item: Item, service: m.Service, name: str, *, excludes: bool) -> None:
         for value in self._list(item, name):
             ags = self._ags(item, name, value)
-            values = {
-                "service": service,
-                "ags": ags,
-                "excludes": excludes,
-                "name": self.area_names[ags],
-                "source": service.source,
-                "verification_state": service.verification_state,
-                "last_verified_at": service.last_verified_at,
-            }
-            upsert(
+            self._child(
+                item,
+                name,
                 m.ServiceArea,
-                stable_id("service-area", f"{service.pk}/{ags}"),
-                values,
-                report=self.report,
-                where=item.where(name),
+                "service-area",
+                ags,
+                service=service,
+                ags=ags,
+                excludes=excludes,
+                name=self.area_names[ags],
             )
 
     def _service_locations(self, item: Item, service: m.Service) -> None:
@@ -962,61 +962,30 @@ class CatalogueLoader:
         for code in self._list(item, "languages"):
             if not isinstance(code, str) or not re.fullmatch(m.ISO_639, code):
                 raise item.error("languages", f"{code!r} is not an ISO 639 language code")
-            values = {
-                "service": service,
-                "code": code,
-                "source": service.source,
-                "verification_state": service.verification_state,
-                "last_verified_at": service.last_verified_at,
-            }
-            upsert(
-                m.Language,
-                stable_id("language", f"{service.pk}/{code}"),
-                values,
-                report=self.report,
-                where=item.where("languages"),
-            )
+            self._child(item, "languages", m.Language, "language", code, service=service, code=code)
 
     def _phones(self, item: Item, service: m.Service) -> None:
         for number, entry in enumerate(self._list(item, "phones")):
             phone = str(entry.get("number", "")) if isinstance(entry, dict) else str(entry)
             if not re.fullmatch(m.PHONE_NUMBER, phone):
                 raise item.error("phones", f"{phone!r} is not a phone number")
-            values = {
-                "service": service,
-                "number": phone,
-                "source": service.source,
-                "verification_state": service.verification_state,
-                "last_verified_at": service.last_verified_at,
-            }
-            upsert(
-                m.Phone,
-                stable_id("phone", f"{service.pk}/{number}"),
-                values,
-                report=self.report,
-                where=item.where("phones"),
-            )
+            self._child(item, "phones", m.Phone, "phone", str(number), service=service, number=phone)
 
     def _schedules(self, item: Item, service: m.Service) -> None:
         for number, entry in enumerate(self._list(item, "schedules")):
             if not isinstance(entry, dict):
                 raise item.error("schedules", "expected a mapping with byday, opens_at, closes_at")
-            values = {
-                "service": service,
-                "byday": str(entry.get("byday", "")),
-                "opens_at": _time(item, entry.get("opens_at")),
-                "closes_at": _time(item, entry.get("closes_at")),
-                "attending_type": str(entry.get("attending_type", "")),
-                "source": service.source,
-                "verification_state": service.verification_state,
-                "last_verified_at": service.last_verified_at,
-            }
-            upsert(
+            self._child(
+                item,
+                "schedules",
                 m.Schedule,
-                stable_id("schedule", f"{service.pk}/{number}"),
-                values,
-                report=self.report,
-                where=item.where("schedules"),
+                "schedule",
+                str(number),
+                service=service,
+                byday=str(entry.get("byday", "")),
+                opens_at=_time(item, entry.get("opens_at")),
+                closes_at=_time(item, entry.get("closes_at")),
+                attending_type=str(entry.get("attending_type", "")),
             )
 
     def _merge_amendments(self) -> None:
