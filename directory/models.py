@@ -14,7 +14,13 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+    TrigramWordSimilarity,
+)
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import KT
@@ -452,10 +458,8 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         for word in wanted[:MAX_FUZZY_WORDS]:
             typos &= Q(search_text__trigram_word_similar=word)
         matches = Q(search_vector=query) | typos if wanted else Q(search_vector=query)
-        return (
-            self.alias(search_vector=SearchVector("search_text", config="german"))
-            .filter(matches)
-            .annotate(relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_text"))
+        return self.filter(matches).annotate(
+            relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_text")
         )
 
     def near(self, point: Point) -> ServiceQuerySet:
@@ -537,13 +541,17 @@ class Service(Record):
 
     # Everything a visitor may search for, in all languages: filled by services.refresh_search_text().
     search_text = models.TextField(blank=True, editable=False)
+    # Its German full-text vector, stored: computing it per row costs more than the whole rest of a search.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("search_text", config="german"), output_field=SearchVectorField(), db_persist=True
+    )
 
     objects = ServiceQuerySet.as_manager()
 
     class Meta:
         ordering = SERVICE_ORDERING
         indexes = [
-            GinIndex(SearchVector("search_text", config="german"), name="service_search_vector"),
+            GinIndex(fields=["search_vector"], name="service_search_vector"),
             GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="service_search_trigram"),
         ]
         constraints = record_constraints(

@@ -95,6 +95,8 @@ def param(request: HttpRequest, name: str) -> str:
 
 def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
     """Everything a service card or page shows, in a fixed number of queries whatever the number of services."""
+    # The search text (all languages) and its vector are for matching only: not worth fetching for display.
+    queryset = queryset.defer("search_text", "search_vector")
     return queryset.select_related("organization", "service_type", "source").prefetch_related(
         "phones",
         "languages",
