@@ -6,9 +6,9 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.gis.admin import GISModelAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from directory import models as m
@@ -21,14 +21,19 @@ PROVENANCE_FIELDS = ("source", "verification_state", "last_verified_at", "verifi
 
 @admin.action(description="Confirm: still correct (sets verified today)")
 def confirm_still_correct(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
-    now = timezone.now()
+    """The same one-click confirmation as in /manage/: checked per record, logged as a staff action."""
+    from editorial.services import confirm_still_correct as confirm
+
+    confirmed = refused = 0
     for record in queryset:
-        record.verification_state = m.VerificationState.VERIFIED
-        record.last_verified_at = now
-        record.verified_by = request.user
-        record._change_reason = "confirmed still correct"
-        record.save(update_fields=["verification_state", "last_verified_at", "verified_by", "updated_at"])
-    messages.success(request, f"{queryset.count()} record(s) confirmed as still correct.")
+        try:
+            confirm(record=record, user=request.user)  # type: ignore[arg-type]
+            confirmed += 1
+        except PermissionDenied:
+            refused += 1
+    messages.success(request, f"{confirmed} record(s) confirmed as still correct.")
+    if refused:
+        messages.warning(request, f"{refused} record(s) are not yours to confirm and were left as they were.")
 
 
 class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):

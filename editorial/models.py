@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from directory.models import Kreis, Organization, Service
 
@@ -111,9 +112,9 @@ class PrivateNote(models.Model):
 
 
 class ChangeRequestStatus(models.TextChoices):
-    PENDING = "pending", "pending"
-    APPROVED = "approved", "approved"
-    REJECTED = "rejected", "rejected"
+    PENDING = "pending", _("pending")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
 
 
 class ChangeRequest(models.Model):
@@ -168,9 +169,9 @@ class ChangeRequest(models.Model):
 
 
 class FieldGroup(models.TextChoices):
-    CONTACT = "contact", "contact paths (phone, e-mail, website)"
-    HOURS = "hours", "opening hours"
-    LANGUAGES = "languages", "languages spoken"
+    CONTACT = "contact", _("contact paths (phone, e-mail, website)")
+    HOURS = "hours", _("opening hours")
+    LANGUAGES = "languages", _("languages spoken")
 
 
 class FieldGroupVerification(models.Model):
@@ -199,21 +200,21 @@ class FieldGroupVerification(models.Model):
 
 
 class StaffActionKind(models.TextChoices):
-    SIGNED_IN = "signed-in", "signed in"
-    SIGNED_OUT = "signed-out", "signed out"
-    TWO_FACTOR_SET_UP = "2fa-set-up", "set up two-factor authentication"
-    TWO_FACTOR_VERIFIED = "2fa-verified", "verified a two-factor code"
-    SERVICE_EDITED = "service-edited", "edited a service"
-    CHANGE_PROPOSED = "change-proposed", "proposed a change"
-    CHANGE_APPROVED = "change-approved", "approved a change"
-    CHANGE_REJECTED = "change-rejected", "rejected a change"
-    VERSION_RESTORED = "version-restored", "restored a version"
-    CONFIRMED = "confirmed", "confirmed still correct"
-    REPORT_DECIDED = "report-decided", "decided on a problem report"
-    LIST_ADDED = "list-added", "added a service to their list"
-    LIST_REMOVED = "list-removed", "removed a service from their list"
-    NOTE_ADDED = "note-added", "added a private note"
-    NOTE_DELETED = "note-deleted", "deleted a private note"
+    SIGNED_IN = "signed-in", _("signed in")
+    SIGNED_OUT = "signed-out", _("signed out")
+    TWO_FACTOR_SET_UP = "2fa-set-up", _("set up two-factor authentication")
+    TWO_FACTOR_VERIFIED = "2fa-verified", _("verified a two-factor code")
+    SERVICE_EDITED = "service-edited", _("edited a service")
+    CHANGE_PROPOSED = "change-proposed", _("proposed a change")
+    CHANGE_APPROVED = "change-approved", _("approved a change")
+    CHANGE_REJECTED = "change-rejected", _("rejected a change")
+    VERSION_RESTORED = "version-restored", _("restored a version")
+    CONFIRMED = "confirmed", _("confirmed still correct")
+    REPORT_DECIDED = "report-decided", _("decided on a problem report")
+    LIST_ADDED = "list-added", _("added a service to their list")
+    LIST_REMOVED = "list-removed", _("removed a service from their list")
+    NOTE_ADDED = "note-added", _("added a private note")
+    NOTE_DELETED = "note-deleted", _("deleted a private note")
 
 
 class StaffAction(models.Model):

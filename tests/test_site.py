@@ -4,6 +4,7 @@ import pytest
 from django.forms import modelform_factory
 
 from directory.models import Location, Organization, Service
+from editorial.models import StaffAction, StaffActionKind
 from tests.editorial_helpers import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +68,15 @@ def test_an_editor_edits_each_language_of_a_name_in_its_own_field(client, alice)
     without_german = form_class({"name_en": "Only English"}, instance=organization)
     assert not without_german.is_valid()
     assert "German version is required" in str(without_german.errors["name"])
+
+
+def test_the_admin_confirms_a_record_as_still_correct_and_logs_it(client, alice):
+    sign_in(client, alice)
+    service = Service.objects.filter(service_type__code="ki").first()
+    response = client.post(
+        "/admin/directory/service/", {"action": "confirm_still_correct", "_selected_action": [str(service.pk)]}
+    )
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert service.is_verified and service.verified_by == alice
+    assert StaffAction.objects.filter(user=alice, action=StaffActionKind.CONFIRMED).exists()
