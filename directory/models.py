@@ -445,7 +445,7 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         syntax: "a phrase", -excluded, or) or, so that typos still find something, every word of three or
         more letters is like a word of its text (pg_trgm ``%>``: "Integrazion" finds "Integration").
         Per word rather than the whole text, so "Integration Point" is not matched by every text that
-        only says "Integration". Both branches can use the GIN indexes on ``search_text``.
+        only says "Integration". The typo branch looks at names and terms only (``search_names``): cheap.
         """
         query = SearchQuery(text, config="german", search_type="websearch")
         wanted: list[str] = []
@@ -456,10 +456,10 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             else:
                 wanted += re.findall(r"\w{3,}", token)
         for word in wanted[:MAX_FUZZY_WORDS]:
-            typos &= Q(search_text__trigram_word_similar=word)
+            typos &= Q(search_names__trigram_word_similar=word)
         matches = Q(search_vector=query) | typos if wanted else Q(search_vector=query)
         return self.filter(matches).annotate(
-            relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_text")
+            relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_names")
         )
 
     def near(self, point: Point) -> ServiceQuerySet:
@@ -541,6 +541,8 @@ class Service(Record):
 
     # Everything a visitor may search for, in all languages: filled by services.refresh_search_text().
     search_text = models.TextField(blank=True, editable=False)
+    # Names and terms only (short): where typos are forgiven by trigram similarity, cheaply.
+    search_names = models.TextField(blank=True, editable=False)
     # Its German full-text vector, stored: computing it per row costs more than the whole rest of a search.
     search_vector = models.GeneratedField(
         expression=SearchVector("search_text", config="german"), output_field=SearchVectorField(), db_persist=True
@@ -552,7 +554,7 @@ class Service(Record):
         ordering = SERVICE_ORDERING
         indexes = [
             GinIndex(fields=["search_vector"], name="service_search_vector"),
-            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="service_search_trigram"),
+            GinIndex(fields=["search_names"], opclasses=["gin_trgm_ops"], name="service_search_trigram"),
         ]
         constraints = record_constraints(
             models.CheckConstraint(condition=Q(name__has_key="de"), name="service_name_in_german"),

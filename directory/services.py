@@ -43,22 +43,29 @@ def _texts(column: str) -> str:
 # Only constant column names are put into this statement; values are parameters.
 REFRESH_SEARCH_TEXT_SQL = f"""
 UPDATE directory_service AS service
-SET search_text = fresh.text
+SET search_text = fresh.text, search_names = fresh.names
 FROM (
-    SELECT s.id, btrim(regexp_replace(concat_ws(' ',
-        {_texts("s.name")}, s.alternate_name, {_texts("s.description")}, {_texts("s.eligibility_description")},
-        {_texts("o.name")}, o.alternate_name,
-        st.code, {_texts("st.name")},
-        (SELECT string_agg(concat_ws(' ', term.code, {_texts("term.name")}), ' ' ORDER BY term.code, term.id)
-         FROM directory_attribute AS a JOIN directory_taxonomyterm AS term ON term.id = a.taxonomy_term_id
-         WHERE a.service_id = s.id)
-    ), '\\s+', ' ', 'g')) AS text
-    FROM directory_service AS s
-    JOIN directory_organization AS o ON o.id = s.organization_id
-    LEFT JOIN directory_taxonomyterm AS st ON st.id = s.service_type_id
-    WHERE %(all)s OR s.id = ANY(%(ids)s::uuid[])
+    SELECT parts.id,
+        btrim(regexp_replace(concat_ws(' ', parts.names, parts.descriptions), '\\s+', ' ', 'g')) AS text,
+        btrim(regexp_replace(parts.names, '\\s+', ' ', 'g')) AS names
+    FROM (
+        SELECT s.id,
+            concat_ws(' ',
+                {_texts("s.name")}, s.alternate_name, {_texts("o.name")}, o.alternate_name,
+                st.code, {_texts("st.name")},
+                (SELECT string_agg(concat_ws(' ', term.code, {_texts("term.name")}), ' ' ORDER BY term.code, term.id)
+                 FROM directory_attribute AS a JOIN directory_taxonomyterm AS term ON term.id = a.taxonomy_term_id
+                 WHERE a.service_id = s.id)
+            ) AS names,
+            concat_ws(' ', {_texts("s.description")}, {_texts("s.eligibility_description")}) AS descriptions
+        FROM directory_service AS s
+        JOIN directory_organization AS o ON o.id = s.organization_id
+        LEFT JOIN directory_taxonomyterm AS st ON st.id = s.service_type_id
+        WHERE %(all)s OR s.id = ANY(%(ids)s::uuid[])
+    ) AS parts
 ) AS fresh
-WHERE service.id = fresh.id AND service.search_text IS DISTINCT FROM fresh.text
+WHERE service.id = fresh.id
+    AND (service.search_text IS DISTINCT FROM fresh.text OR service.search_names IS DISTINCT FROM fresh.names)
 """  # noqa: S608
 
 
