@@ -221,7 +221,7 @@ def test_an_editors_change_waits_for_a_moderator_who_applies_it_with_history(cli
 
     sign_in(client, mona)
     page = client.get(f"/manage/changes/{change.pk}/").content.decode()
-    assert "ki@kreis-kleve.de" in page and "Approve and publish" in page
+    assert "ki@kreis-kleve.de" in page and "Freigeben und veröffentlichen" in page  # German, the default language
     assert client.post(f"/manage/changes/{change.pk}/approve/").status_code == 302
 
     change.refresh_from_db()
@@ -419,7 +419,7 @@ def test_every_editorial_write_is_in_the_staff_log_which_only_admins_read(client
     assert client.get("/manage/actions/").status_code == 403
     sign_in(client, alice)
     log = client.get("/manage/actions/").content.decode()
-    assert "erik" in log and "proposed a change" in log and "confirmed still correct" in log
+    assert "erik" in log and "Änderung beantragt" in log and "als noch aktuell bestätigt" in log
 
 
 def test_a_user_without_a_role_is_refused(client, db):

@@ -114,7 +114,7 @@ def test_it_locks_out_a_username_and_client_after_five_failures(client, carol):
         assert response.status_code == 200 and SESSION_KEY not in client.session
     locked = log_in(client, "carol")
     assert locked.status_code == 429, "even the right password is not checked while locked"
-    assert "Too many failed attempts" in locked.content.decode()
+    assert "Zu viele fehlgeschlagene Versuche" in locked.content.decode()  # German, the default language
     assert SESSION_KEY not in client.session
     assert log_in(client, "CAROL ").status_code == 429, "the username as typed does not matter"
     assert LoginFailure.objects.count() == 5
