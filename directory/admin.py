@@ -213,10 +213,8 @@ class SourceAdmin(admin.ModelAdmin[m.Source]):
     search_fields = ("key", "title")
 
 
-class ReadOnlyGeographyAdmin(GISModelAdmin):
-    """The geography is rebuilt from the BKG data by a script, never edited by hand."""
-
-    gis_widget = LocalOSMWidget  # type: ignore[assignment]  # the stubs want an instance; Django takes the class
+class ReadOnlyAdminMixin:
+    """Shown in the admin, never written there."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -226,6 +224,12 @@ class ReadOnlyGeographyAdmin(GISModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyGeographyAdmin(ReadOnlyAdminMixin, GISModelAdmin):
+    """The geography is rebuilt from the BKG data by a script, never edited by hand."""
+
+    gis_widget = LocalOSMWidget  # type: ignore[assignment]  # the stubs want an instance; Django takes the class
 
 
 @admin.register(m.Kreis)

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_safe
 from directory import hours
 from directory.models import Location, Service
 from directory.translation import Translated, translate
+from directory.views import service_schedules, services_for_display
 
 MAX_SERVICES = 10
 SLIP_DAYS = 14
@@ -117,8 +118,6 @@ class SlipEntry:
 
 
 def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEntry:
-    from directory.views import service_schedules  # the same hours rule as the service page
-
     today = timezone.localdate()
     places = []
     for sal in service.service_at_locations.all():
@@ -157,8 +156,6 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
 @require_safe
 @never_cache
 def referral(request: HttpRequest) -> HttpResponse:
-    from directory.views import services_for_display
-
     language = translation.get_language() or "de"
     selection = parse_selection(request.GET.get("s", ""))
     found = {

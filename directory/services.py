@@ -85,10 +85,11 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
 # --- Problem reports ------------------------------------------------------------------------------------
 
 
-def client_hash(client_ip: str) -> str:
+def client_hash(client_ip: str, *, purpose: str = "directory.ProblemReport.client_hash") -> str:
     """A salted SHA-256 (HMAC with SECRET_KEY) of a client address: countable, but not the address.
 
     IPv6 clients are counted per /64 network, as one connection is usually given a whole /64.
+    ``purpose`` salts the hash, so hashes kept for one purpose cannot be matched with another's.
     """
     try:
         address = ipaddress.ip_address(client_ip.strip())
@@ -97,7 +98,7 @@ def client_hash(client_ip: str) -> str:
     else:
         network = ipaddress.ip_network(f"{address}/64", strict=False) if address.version == 6 else address
         key = str(network)
-    return salted_hmac("directory.ProblemReport.client_hash", key, algorithm="sha256").hexdigest()
+    return salted_hmac(purpose, key, algorithm="sha256").hexdigest()
 
 
 @transaction.atomic

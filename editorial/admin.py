@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from directory.admin import ReadOnlyAdminMixin
 from editorial.models import ChangeRequest, EditorMembership, FieldGroupVerification, ModeratorRegion, StaffAction
 
 
@@ -28,17 +28,8 @@ class ModeratorRegionAdmin(admin.ModelAdmin[ModeratorRegion]):
     autocomplete_fields = ("user", "kreis")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Any]):
     """Written only by editorial.services, so that every entry is what really happened."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(StaffAction)

@@ -3,7 +3,6 @@ administrators, and sessions that end with the browser and after a fixed number 
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from base64 import b32encode
 from datetime import timedelta
@@ -16,9 +15,9 @@ from django.contrib import auth
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from directory.services import client_hash
 from editorial.models import LoginFailure, StaffActionKind
 from editorial.services import log_action
 
@@ -34,13 +33,7 @@ SIGNED_IN_AT = "editorial_signed_in_at"
 
 def login_client_hash(client_ip: str) -> str:
     """A salted hash of the client address (IPv6 per /64 network): countable, but not the address."""
-    try:
-        address = ipaddress.ip_address(client_ip.strip())
-    except ValueError:
-        key = client_ip.strip()
-    else:
-        key = str(ipaddress.ip_network(f"{address}/64", strict=False) if address.version == 6 else address)
-    return salted_hmac("editorial.LoginFailure.client_hash", key, algorithm="sha256").hexdigest()
+    return client_hash(client_ip, purpose="editorial.LoginFailure.client_hash")
 
 
 def normalized_username(username: str) -> str:
