@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from directory import models as m
+from directory import office_facts
 from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
 
@@ -358,7 +359,7 @@ class Item:
 
 
 ALLOWED_KEYS: dict[str, set[str]] = {
-    "sources": {"title", "publisher", "url", "document", "date", "year"},
+    "sources": {"title", "publisher", "url", "document", "date", "year", "read"},
     "organizations": {
         "id",
         "name",
@@ -413,6 +414,8 @@ ALLOWED_KEYS: dict[str, set[str]] = {
         "interpretation_services",
         "service_areas",
         "excluded_areas",
+        "responsibility_source",
+        "jobcenter_form",
         "locations",
         "phones",
         "schedules",
@@ -448,6 +451,11 @@ class Catalogue:
     taxonomies: list[Item] = field(default_factory=list)
     items: dict[str, dict[str, Item]] = field(default_factory=lambda: {s: {} for s in SECTIONS})
     amendments: list[Item] = field(default_factory=list)
+    # Facts about offices from public pages (contacts/*.yaml): one entry per office and page.
+    contacts: list[Item] = field(default_factory=list)
+
+
+CONTACTS_DIRECTORY = "contacts"
 
 
 def read_catalogue(directory: Path) -> Catalogue:
@@ -456,6 +464,8 @@ def read_catalogue(directory: Path) -> Catalogue:
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise LoadError(directory, None, None, "no catalogue files (*.yaml) found")
+    for path in sorted((directory / CONTACTS_DIRECTORY).glob("*.yaml")):
+        _read_contacts_file(catalogue, path)
     for path in paths:
         content = read_yaml(path)
         if path.name == "taxonomies.yaml":
@@ -489,6 +499,28 @@ def read_catalogue(directory: Path) -> Catalogue:
                 _check_entry(path, entry, section)
                 _add(catalogue, Item(section, _key(path, entry, "id"), entry, path))
     return catalogue
+
+
+def _read_contacts_file(catalogue: Catalogue, path: Path) -> None:
+    """A contacts file: ``sources`` (public pages) and ``contacts`` (what each page says about an office)."""
+    content = read_yaml(path)
+    if not isinstance(content, dict) or set(content) - {"sources", "contacts"}:
+        raise LoadError(path, None, None, "expected a mapping with the sections sources and contacts")
+    sources = content.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise LoadError(path, None, "sources", "expected a mapping of source key → details")
+    for key, entry in sources.items():
+        _check_entry(path, entry, "sources")
+        if "read" not in entry or not entry.get("url"):
+            raise LoadError(path, entry.line, "read", "a page's facts need its url and the day it was read")
+        _add(catalogue, Item("sources", _valid_key(path, entry, "sources", str(key)), entry, path))
+    contacts = content.get("contacts") or []
+    if not isinstance(contacts, list):
+        raise LoadError(path, None, "contacts", "expected a list of entries")
+    for entry in contacts:
+        if not isinstance(entry, Entry):
+            raise LoadError(path, None, "contacts", f"malformed entry {str(entry)[:60]!r}: expected a mapping")
+        catalogue.contacts.append(Item("contacts", str(entry.get("office", "")), entry, path))
 
 
 def _check_entry(path: Path, entry: Any, section: str) -> None:
@@ -537,6 +569,11 @@ class CatalogueLoader:
         self.programs: dict[str, m.Program] = {}
         self.locations: dict[str, m.Location] = {}
         self.services: dict[str, m.Service] = {}
+        self.facts: dict[str, office_facts.OfficeFacts] = {}
+        # A town as an address names it ("Mülheim an der Ruhr", "Bergisch Gladbach") → its Gemeinde.
+        self.gemeinde_by_name = {m.fold_name(name): ags for ags, name in m.Gemeinde.objects.values_list("ags", "name")}
+        # Child records this load wrote: the others of a loaded service are stale and go (see _prune).
+        self.written: set[uuid.UUID] = set()
         self.area_names = self._area_names()
 
     @staticmethod
@@ -554,6 +591,7 @@ class CatalogueLoader:
             raise LoadError("data/geography", None, None, "the geography must be loaded before the catalogue")
         for item in self.catalogue.items["sources"].values():
             self.sources[item.key] = self._source(item)
+        self._read_facts()
         for item in self.catalogue.taxonomies:
             self._taxonomy(item)
         for item in self.catalogue.items["organizations"].values():
@@ -567,6 +605,83 @@ class CatalogueLoader:
         self._merge_amendments()
         for item in self.catalogue.items["services"].values():
             self.services[item.key] = self._service(item)
+        for key, facts in self.facts.items():
+            if key in self.catalogue.items["organizations"]:
+                self._organization_contacts(self.organizations[key], facts)
+        self._prune()
+
+    def _read_facts(self) -> None:
+        """Check every contacts entry before anything is written, and keep per office the newest page's facts."""
+        pages: dict[str, list[office_facts.PageFacts]] = {}
+        known = set(self.catalogue.items["services"]) | set(self.catalogue.items["organizations"])
+        postcodes = set(m.Postcode.objects.values_list("code", flat=True))
+        for item in self.catalogue.contacts:
+            try:
+                facts = office_facts.read_page_facts(
+                    item.data,
+                    source_of=self.sources.get,
+                    postcode_exists=postcodes.__contains__,
+                    gemeinde_of=lambda city: self.gemeinde_by_name.get(m.fold_name(city)),
+                )
+            except office_facts.FactError as exc:
+                raise item.error(exc.field, str(exc)) from exc
+            if facts.office not in known:
+                raise item.error("office", f"unknown office {facts.office!r} (no service or organisation has this id)")
+            pages.setdefault(facts.office, []).append(facts)
+        for office, entries in pages.items():
+            merged = office_facts.merge(entries)
+            if merged is not None:
+                self.facts[office] = merged
+
+    def _address_location(self, key: str, page: office_facts.PageFacts, organization: m.Organization) -> m.Location:
+        """The place an office's page gives a street address for: at its postcode's centroid (accuracy
+        "postcode"), or without a postcode somewhere in its town (accuracy "municipality")."""
+        postcode = m.Postcode.objects.filter(code=page.postal_code).first() if page.postal_code else None
+        centroid = postcode.centroid if postcode is not None else None
+        gemeinde = m.Gemeinde.objects.containing(centroid).first() if centroid is not None else None
+        if gemeinde is None and postcode is not None:
+            gemeinde = postcode.gemeinden.order_by("postcodegemeinde__rank").first()
+        if gemeinde is None:
+            gemeinde = m.Gemeinde.objects.get(ags=self.gemeinde_by_name[m.fold_name(page.city)])
+        values = {
+            "organization": organization,
+            "location_type": m.LocationType.PHYSICAL,
+            "name": {"de": page.city},
+            "point": centroid or representative_point(gemeinde),
+            "point_accuracy": m.PointAccuracy.POSTCODE if centroid else m.PointAccuracy.MUNICIPALITY,
+            "gemeinde": gemeinde,
+            "source": page.source,
+            "verification_state": m.VerificationState.UNVERIFIED,
+            "last_verified_at": None,
+        }
+        where = lambda: LoadError(CONTACTS_DIRECTORY, None, "address", f"office {key}")  # noqa: E731
+        location: m.Location = upsert(
+            m.Location, stable_id("location", f"page/{key}"), values, report=self.report, where=where
+        )
+        address = {
+            "location": location,
+            "address_1": page.street,
+            "postal_code": page.postal_code,
+            "city": page.city,
+            "source": page.source,
+            "verification_state": m.VerificationState.UNVERIFIED,
+            "last_verified_at": None,
+        }
+        upsert(m.Address, stable_id("address", f"page/{key}"), address, report=self.report, where=where)
+        return location
+
+    def _organization_contacts(self, organization: m.Organization, facts: office_facts.OfficeFacts) -> None:
+        """The general contacts of a Kreis, a city or a chamber: the fallback way to reach an office it runs."""
+        phones = facts.group("phones")
+        for number, phone in enumerate(phones.phones if phones else []):
+            pk = stable_id("phone", f"{organization.pk}/page/{number}")
+            self.written.add(pk)
+            values = {"organization": organization, "number": phone, **_page_provenance(phones)}  # type: ignore[arg-type]
+            where = lambda: LoadError(CONTACTS_DIRECTORY, None, "phones", f"office {facts.office}")  # noqa: E731
+            upsert(m.Phone, pk, values, report=self.report, where=where)
+        address = facts.group("address")
+        if address is not None:
+            self._address_location(facts.office, address, organization)
 
     # -- field readers: each raises a LoadError naming the file, row and field --
 
@@ -649,33 +764,40 @@ class CatalogueLoader:
 
     def _source(self, item: Item) -> m.Source:
         data = item.data
-        date = data.get("date")
-        if date is not None and not isinstance(date, dt.date):
-            raise item.error("date", f"{date!r} is not a date (YYYY-MM-DD)")
+        today = dt.date.today()
+        try:
+            date = office_facts.check_date("date", data.get("date"), today=today)
+            read_on = office_facts.check_date("read", data.get("read"), today=today)
+            url = self._plain(item, "url")
+            if url:
+                office_facts.check_url("url", url)
+        except office_facts.FactError as exc:
+            raise item.error(exc.field, str(exc)) from exc
         year = data.get("year") or (date.year if date else None)
         values = {
             "title": self._plain(item, "title"),
             "publisher": self._plain(item, "publisher", 200),
-            "url": self._plain(item, "url"),
+            "url": url,
             "document": self._plain(item, "document"),
             "date": date,
             "year": year,
+            "read_on": read_on,
         }
         if not values["title"]:
             raise item.error("title", "missing")
         if not values["url"] and not values["document"]:
             raise item.error("url", "a source needs a url or a document")
-        source, created = m.Source.objects.get_or_create(key=item.key, defaults=values)
-        if not created and any(not _same(getattr(source, k), v) for k, v in values.items()):
-            for k, v in values.items():
-                setattr(source, k, v)
-            self._clean(item, source)
-            source.save()
-            self.report.add(m.Source, "updated")
-        else:
-            if created:
-                self._clean(item, source)
-            self.report.add(m.Source, "created" if created else "unchanged")
+        source = m.Source.objects.filter(key=item.key).first()
+        if source is not None and all(_same(getattr(source, k), v) for k, v in values.items()):
+            self.report.add(m.Source, "unchanged")
+            return source
+        outcome = "created" if source is None else "updated"
+        source = source or m.Source(key=item.key)
+        for k, v in values.items():
+            setattr(source, k, v)
+        self._clean(item, source)  # before saving: a too-long value is a message, not a database error
+        source.save()
+        self.report.add(m.Source, outcome)
         return source
 
     def _clean(self, item: Item, record: models.Model) -> None:
@@ -747,8 +869,13 @@ class CatalogueLoader:
             "email": self._plain(item, "email"),
             "website": self._plain(item, "website"),
             "legal_status": self._plain(item, "legal_status", 100),
+            "contact_source": None,
             **self._provenance(item),
         }
+        facts = self.facts.get(item.key)
+        web = facts.group("web") if facts else None
+        if web is not None and (web.email or web.website):
+            values.update(email=web.email, website=web.website, contact_source=web.source)
         return upsert(
             m.Organization, stable_id("organization", item.key), values, report=self.report, where=item.where()
         )
@@ -891,17 +1018,82 @@ class CatalogueLoader:
             and values["minimum_age"] > values["maximum_age"]
         ):
             raise item.error("maximum_age", "is below minimum_age")
+        form = self._plain(item, "jobcenter_form", 40)
+        if form and form not in m.JobcenterForm.values:
+            raise item.error("jobcenter_form", f"unknown form {form!r} (use {', '.join(m.JobcenterForm.values)})")
+        values["jobcenter_form"] = form
+        facts = self.facts.get(item.key)
+        web = facts.group("web") if facts else None
+        values["contact_source"] = None
+        if web is not None:
+            values["alternate_name"] = web.name[:200] or values["alternate_name"]
+            if web.email or web.website:
+                values.update(email=web.email, url=web.website, contact_source=web.source)
         service: m.Service = upsert(
             m.Service, stable_id("service", item.key), values, report=self.report, where=item.where()
         )
         self._attributes(item, service)
-        self._areas(item, service, "service_areas", excludes=False)
-        self._areas(item, service, "excluded_areas", excludes=True)
-        self._service_locations(item, service)
+        area_source = self._ref(item, "responsibility_source", self.sources)
+        self._areas(item, service, "service_areas", excludes=False, source=area_source)
+        self._areas(item, service, "excluded_areas", excludes=True, source=area_source)
+        address = facts.group("address") if facts else None
+        if address is not None:
+            # A street address replaces the approximate place at the Kreis seat.
+            location = self._address_location(item.key, address, service.organization)
+            self._link(item, service, location)
+            self._service_locations(item, service, skip_approximate=True)
+        else:
+            self._service_locations(item, service)
         self._languages(item, service)
         self._phones(item, service)
         self._schedules(item, service)
+        if facts is not None:
+            self._page_children(item, service, facts)
         return service
+
+    def _page_children(self, item: Item, service: m.Service, facts: office_facts.OfficeFacts) -> None:
+        """Phones, hours and languages a public page gives for the office, each carrying that page."""
+        phones = facts.group("phones")
+        for number, phone in enumerate(phones.phones if phones else []):
+            self._child(item, "phones", m.Phone, "phone", f"page/{number}", service=service, number=phone, page=phones)
+        hours = facts.group("hours")
+        web = facts.group("web")
+        booking = web.booking_url if web else ""
+        for number, slot in enumerate(hours.hours if hours else []):
+            self._child(
+                item,
+                "hours",
+                m.Schedule,
+                "schedule",
+                f"page/{number}",
+                service=service,
+                byday=slot.byday,
+                opens_at=slot.opens,
+                closes_at=slot.closes,
+                attending_type=slot.kind,
+                schedule_link=booking,
+                page=hours,
+            )
+        languages = facts.group("languages")
+        for code in languages.languages if languages else []:
+            self._child(
+                item, "languages", m.Language, "language", f"page/{code}", service=service, code=code, page=languages
+            )
+
+    def _prune(self) -> None:
+        """Remove what an earlier load wrote for a loaded service and this one no longer does (a moved office's
+        old place, a phone number a page no longer gives); never what an editor added or changed."""
+        services = [s.pk for s in self.services.values()]
+        organizations = [o.pk for o in self.organizations.values()]
+        stale: list[Any] = []
+        for model in (m.Phone, m.Schedule, m.Language, m.ServiceArea, m.ServiceAtLocation, m.Attribute):
+            stale += model.objects.filter(service__in=services).exclude(pk__in=self.written)
+        stale += m.Phone.objects.filter(organization__in=organizations).exclude(pk__in=self.written)
+        for record in stale:
+            if last_written_by_load(record):
+                record._change_reason = LOAD_REASON
+                record.delete()
+                self.report.add(type(record), "removed")
 
     def _term(self, item: Item, name: str, taxonomy: str, code: Any) -> m.TaxonomyTerm:
         term = self.terms.get((taxonomy, str(code)))
@@ -909,15 +1101,37 @@ class CatalogueLoader:
             raise item.error(name, f"unknown {taxonomy} code {code!r}")
         return term
 
-    def _child(self, item: Item, field: str, model: type[Any], kind: str, key: str, **values: Any) -> None:
-        """A record that belongs to a service and shares its source and verification."""
+    def _child(
+        self,
+        item: Item,
+        field: str,
+        model: type[Any],
+        kind: str,
+        key: str,
+        *,
+        page: office_facts.PageFacts | None = None,
+        source: m.Source | None = None,
+        **values: Any,
+    ) -> None:
+        """A record that belongs to a service: it shares the service's source and verification, unless a
+        public page (``page``) or another document (``source``) is where its fact comes from."""
         service: m.Service = values["service"]
-        provenance = {
-            "source": service.source,
-            "verification_state": service.verification_state,
-            "last_verified_at": service.last_verified_at,
-        }
+        if page is not None:
+            provenance = _page_provenance(page)
+        elif source is not None:
+            provenance = {
+                "source": source,
+                "verification_state": m.VerificationState.UNVERIFIED,
+                "last_verified_at": None,
+            }
+        else:
+            provenance = {
+                "source": service.source,
+                "verification_state": service.verification_state,
+                "last_verified_at": service.last_verified_at,
+            }
         pk = stable_id(kind, f"{service.pk}/{key}")
+        self.written.add(pk)
         upsert(model, pk, {**values, **provenance}, report=self.report, where=item.where(field))
 
     def _attributes(self, item: Item, service: m.Service) -> None:
@@ -928,7 +1142,9 @@ class CatalogueLoader:
                     item, name, m.Attribute, "attribute", f"{taxonomy}/{code}", service=service, taxonomy_term=term
                 )
 
-    def _areas(self, item: Item, service: m.Service, name: str, *, excludes: bool) -> None:
+    def _areas(
+        self, item: Item, service: m.Service, name: str, *, excludes: bool, source: m.Source | None = None
+    ) -> None:
         for value in self._list(item, name):
             ags = self._ags(item, name, value)
             self._child(
@@ -937,26 +1153,33 @@ class CatalogueLoader:
                 m.ServiceArea,
                 "service-area",
                 ags,
+                source=source,
                 service=service,
                 ags=ags,
                 excludes=excludes,
                 name=self.area_names[ags],
             )
 
-    def _service_locations(self, item: Item, service: m.Service) -> None:
+    def _service_locations(self, item: Item, service: m.Service, *, skip_approximate: bool = False) -> None:
         for key in self._list(item, "locations"):
             location = self.locations.get(str(key))
             if location is None:
                 raise item.error("locations", f"unknown location id {key!r}")
-            values = {
-                "service": service,
-                "location": location,
-                "source": service.source,
-                "verification_state": m.VerificationState.UNVERIFIED,
-                "last_verified_at": None,
-            }
-            pk = stable_id("service-at-location", f"{service.pk}/{location.pk}")
-            upsert(m.ServiceAtLocation, pk, values, report=self.report, where=item.where("locations"))
+            if skip_approximate and location.point_accuracy == m.PointAccuracy.MUNICIPALITY:
+                continue
+            self._link(item, service, location)
+
+    def _link(self, item: Item, service: m.Service, location: m.Location) -> None:
+        values = {
+            "service": service,
+            "location": location,
+            "source": service.source,
+            "verification_state": m.VerificationState.UNVERIFIED,
+            "last_verified_at": None,
+        }
+        pk = stable_id("service-at-location", f"{service.pk}/{location.pk}")
+        self.written.add(pk)
+        upsert(m.ServiceAtLocation, pk, values, report=self.report, where=item.where("locations"))
 
     def _languages(self, item: Item, service: m.Service) -> None:
         for code in self._list(item, "languages"):
@@ -1015,6 +1238,11 @@ class CatalogueLoader:
                         v for v in self._list(item, name) if v not in self._list(target, name)
                     ]
                     target.data[name] = merged
+
+
+def _page_provenance(page: office_facts.PageFacts) -> dict[str, Any]:
+    """Facts read off a public page: that page is their source, and nobody has confirmed them yet."""
+    return {"source": page.source, "verification_state": m.VerificationState.UNVERIFIED, "last_verified_at": None}
 
 
 def _time(item: Item, value: Any) -> dt.time | None:

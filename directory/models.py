@@ -6,9 +6,11 @@ Every catalogue record keeps its source, its verification state and a restorable
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -26,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Length, Lower
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from directory.translation import Translated, TranslatedField, translate
@@ -227,20 +230,43 @@ class Source(models.Model):
     key = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200, blank=True)
-    url = models.URLField(blank=True)
+    url = models.URLField(max_length=500, blank=True)
     document = models.CharField(max_length=300, blank=True, help_text="Path or citation of the document")
-    date = models.DateField(null=True, blank=True)
+    date = models.DateField(null=True, blank=True, help_text="The date the document or page states")
     year = models.PositiveSmallIntegerField(null=True, blank=True)
+    read_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For a public web page: the day its facts were read (its date if it states none)",
+    )
 
     class Meta:
         ordering = ["key"]
         constraints = [
             # A source must be findable again: by URL or by document.
             models.CheckConstraint(condition=~Q(url="") | ~Q(document=""), name="source_url_or_document"),
+            # A page we read facts from has a web address to read it again.
+            models.CheckConstraint(condition=Q(read_on__isnull=True) | ~Q(url=""), name="source_read_page_has_url"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_public_page(self) -> bool:
+        """Facts read off a public web page (not confirmed by the office, not a law or press release)."""
+        return self.read_on is not None
+
+    @property
+    def as_of(self) -> dt.date | None:
+        """How old the facts are: the date the source states, else the day the page was read."""
+        return self.date or self.read_on or (dt.date(self.year, 1, 1) if self.year else None)
+
+    @property
+    def site(self) -> str:
+        """The web site a source lives on, as a reader recognises it: "stadt-muenster.de"."""
+        host = urlsplit(self.url).hostname or ""
+        return host.removeprefix("www.")
 
 
 class VerificationState(models.TextChoices):
@@ -352,9 +378,11 @@ class Organization(Record):
     description = TranslatedField(textarea=True)
     kind = models.CharField(max_length=30, choices=OrganizationKind.choices, blank=True)
     email = models.EmailField(blank=True)
-    website = models.URLField(blank=True)
+    website = models.URLField(max_length=500, blank=True)
     legal_status = models.CharField(max_length=100, blank=True)
     uri = models.URLField(blank=True)
+    # Where the e-mail address and website come from (they may come from another page than the name).
+    contact_source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     parent_organization = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="child_organizations"
     )
@@ -503,6 +531,16 @@ class GeographyDistance(models.Func):
 SERVICE_ORDERING = [Lower(KT("name__de")).asc()]
 
 
+class JobcenterForm(models.TextChoices):
+    """How a Jobcenter is run (SGB II § 6d): jointly with the Agentur für Arbeit, or by the Kreis/city alone."""
+
+    GEMEINSAME_EINRICHTUNG = "gemeinsame-einrichtung", _("joint institution of the district and the employment agency")
+    ZUGELASSENER_KOMMUNALER_TRAEGER = (
+        "zugelassener-kommunaler-traeger",
+        _("run by the district or city alone (approved municipal provider)"),
+    )
+
+
 class Service(Record):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="services")
     program = models.ForeignKey(Program, on_delete=models.SET_NULL, null=True, blank=True, related_name="services")
@@ -517,9 +555,18 @@ class Service(Record):
     name = TranslatedField(require_german=True)
     alternate_name = models.CharField(max_length=200, blank=True)
     description = TranslatedField(textarea=True)
-    url = models.URLField(blank=True)
+    url = models.URLField(max_length=500, blank=True)
     email = models.EmailField(blank=True)
+    # Where the e-mail address, website and the name on the door come from: often the office's own page,
+    # while the service's own source (what it is, whom it serves) is a law or a programme's document.
+    contact_source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     status = models.CharField(max_length=20, choices=ServiceStatus.choices, default=ServiceStatus.ACTIVE)
+    jobcenter_form = models.CharField(
+        max_length=40,
+        choices=JobcenterForm.choices,
+        blank=True,
+        help_text="Jobcenter only: gemeinsame Einrichtung or zugelassener kommunaler Träger (SGB II §§ 6a, 44b)",
+    )
     interpretation_services = TranslatedField(textarea=True)
     application_process = TranslatedField(textarea=True)
     fees_description = TranslatedField(textarea=True)
@@ -573,6 +620,10 @@ class Service(Record):
                 fields=["external_source", "external_id"],
                 condition=~Q(external_id=""),
                 name="service_external_id_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(jobcenter_form="") | Q(jobcenter_form__in=JobcenterForm.values),
+                name="service_jobcenter_form",
             ),
             # An external id means nothing without the list it comes from.
             models.CheckConstraint(
@@ -828,7 +879,7 @@ class Schedule(Record):
     attending_type = models.CharField(max_length=15, choices=AttendingType.choices, blank=True)
     description = TranslatedField()
     notes = models.CharField(max_length=300, blank=True)
-    schedule_link = models.URLField(blank=True)
+    schedule_link = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["byday", "opens_at"]
@@ -1048,3 +1099,41 @@ class ProblemReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}: {self.text[:60]}"
+
+
+# --- Keeping sources true -------------------------------------------------------------------------------
+
+
+class SourceCheckOutcome(models.TextChoices):
+    UNCHANGED = "unchanged", "unchanged"
+    FIRST = "first", "first check"
+    CHANGED = "changed", "changed"
+    GONE = "gone", "gone (4xx)"
+    FAILED = "failed", "failed (server error, time-out, network)"
+    DISALLOWED = "disallowed", "not checked: robots.txt disallows it"
+
+
+class SourceCheck(models.Model):
+    """One request of a source's page by ``manage.py check_sources``: what came back and what it means."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="checks")
+    checked_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=12, choices=SourceCheckOutcome.choices)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        indexes = [models.Index(fields=["source", "-checked_at"], name="source_check_latest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(outcome__in=SourceCheckOutcome.values), name="source_check_outcome"),
+            # A hash is of a page that came back, hex SHA-256.
+            models.CheckConstraint(
+                condition=Q(content_sha256="") | Q(content_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="source_check_hash_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.key}: {self.outcome} {self.checked_at:%Y-%m-%d}"

@@ -80,81 +80,243 @@ def responsible_text(display: str) -> dict[str, str]:
     }
 
 
+def load_registry() -> dict[str, Any]:
+    """The registries (data/registry/*.yaml): who the law or the offices' own pages make responsible."""
+    registry: dict[str, Any] = {"sources": {}}
+    for path in sorted((DATA / "registry").glob("*.yaml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        registry["sources"].update(content.pop("sources", {}) or {})
+        registry.update(content)
+    # A page a contacts file already names is defined there; the loader refuses a key defined twice.
+    for path in sorted((DATA / "catalogue" / "contacts").glob("*.yaml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key in content.get("sources") or {}:
+            registry["sources"].pop(key, None)
+    return registry
+
+
+def localized(term: dict[str, Any], place: str) -> dict[str, str]:
+    """A name in every language: the kind of office in the reader's language, then the German place name."""
+    return {code: f"{term['name'][code]} – {place}" for code in LANGUAGES}
+
+
+def described(term: dict[str, Any], display: str) -> dict[str, str]:
+    responsible = responsible_text(display)
+    return {
+        code: f"{term['description'][code]} {responsible[code]}".strip()
+        for code in LANGUAGES
+        if term.get("description", {}).get(code)
+    }
+
+
+def seat_location(key: str, organization: str, gemeinde: str, gemeinde_names: dict[str, str], display: str) -> dict:
+    name = gemeinde_names[gemeinde]
+    return {
+        "id": key,
+        "organization": organization,
+        "name": {"de": name},
+        "description": {
+            "de": f"Ungefährer Standort: {name}, Sitz von {display}. Die genaue Anschrift ist noch nicht erfasst.",
+            "en": f"Approximate location: {name}, seat of {display}. The exact address is not yet recorded.",
+        },
+        "type": "physical",
+        "gemeinde": gemeinde,
+        "address": {"city": name},
+        "source": "bkg-vg250",
+    }
+
+
+FORM_TEXT = {
+    "gemeinsame-einrichtung": {
+        "de": "Gemeinsame Einrichtung von {display} und der Agentur für Arbeit (SGB II § 44b).",
+        "en": "Joint institution of {display} and the employment agency (SGB II § 44b).",
+    },
+    "zugelassener-kommunaler-traeger": {
+        "de": "Von {display} allein getragen: zugelassener kommunaler Träger (SGB II § 6a).",
+        "en": "Run by {display} alone as an approved municipal provider (SGB II § 6a).",
+    },
+}
+DISTRICT_KINDS = {
+    # registry kind → (service type, organisation kind, German prefix stripped for the place name)
+    "agentur-fuer-arbeit": ("agentur-fuer-arbeit", "public-authority", "Agentur für Arbeit "),
+    "ihk": ("kammer", "chamber", "Industrie- und Handelskammer "),
+    "hwk": ("kammer", "chamber", "Handwerkskammer "),
+    "welcome-center": ("welcome-center", "public-authority", ""),
+    "integration-point": ("integration-point", "public-authority", ""),
+}
+DISTRICT_NEEDS = {
+    "agentur-fuer-arbeit": ["work", "training", "recognition"],
+    "kammer": ["training", "recognition", "employers"],
+    "welcome-center": ["work", "residence", "recognition", "counselling"],
+    "integration-point": ["work", "training", "language"],
+}
+
+
 def build(
-    kreise: list[dict[str, Any]], terms: dict[str, dict[str, Any]], gemeinde_names: dict[str, str]
+    kreise: list[dict[str, Any]],
+    terms: dict[str, dict[str, Any]],
+    gemeinde_names: dict[str, str],
+    registry: dict[str, Any],
 ) -> dict[str, Any]:
     organizations: list[dict[str, Any]] = []
     locations: list[dict[str, Any]] = []
     services: list[dict[str, Any]] = []
+    sources = {**SOURCES, **registry["sources"]}
+    area_display: dict[str, str] = {k["ags"]: display_name(k) for k in kreise}
+    area_display.update({ags: f"Stadt {name}" for ags, name in gemeinde_names.items()})
+
+    gkst = registry.get("grosse_kreisangehoerige_staedte") or {}
+    handed_over = {c["ags"] for c in gkst.get("without_own_auslaenderbehoerde") or []}
+    # Große kreisangehörige Städte run their own Ausländerbehörde (ZustAVO § 1), unless a documented
+    # agreement hands the task to their Kreis.
+    own_abh = sorted(c["ags"] for c in gkst.get("cities") or [] if c["ags"] not in handed_over)
+    zustavo = registry.get("zustavo_source") or "aufenthg-71"
+    jobcenters = {j["kreis"]: j for j in registry.get("jobcenters") or []}
+    aachen, aachen_region = "05334002", "05334"
+
+    def service(prefix: str, key: str, organization: str, display: str, location: str, **extra: Any) -> dict:
+        office = OFFICES[prefix]
+        term = terms[office.get("term", prefix)]
+        german_term = re.sub(r"\s*\([^)]*\)$", "", term["name"]["de"])
+        name = localized(term, display)
+        name["de"] = f"{german_term} {display}"
+        entry: dict[str, Any] = {
+            "id": f"{prefix}-{key}",
+            "organization": organization,
+            "name": name,
+            "description": described(term, display),
+            "status": "active",
+            "service_type": office.get("term", prefix),
+            "needs": office["needs"],
+        }
+        if office.get("eligibility"):
+            entry["eligibility"] = office["eligibility"]
+        entry.update({"target_groups": ["newcomers"], "service_areas": [key], "locations": [location]})
+        entry["source"] = office["source"]
+        entry.update(extra)
+        return entry
+
     for props in kreise:
         ags = props["ags"]
         display = display_name(props)
-        seat_name = gemeinde_names[props["seat"]]
+        seat = f"kreissitz-{ags}"
         organizations.append(
             {"id": f"kommune-{ags}", "name": {"de": display}, "kind": "municipality", "source": "bkg-vg250"}
         )
+        jobcenter = jobcenters.get(ags, {})
+        form = jobcenter.get("form", "")
+        org: dict[str, Any] = {
+            "id": f"jobcenter-{ags}",
+            "name": {"de": jobcenter.get("name") or jobcenter_name(props)},
+            "kind": "public-authority",
+            "parent": f"kommune-{ags}",
+            "source": jobcenter.get("source", "sgb-ii-6d"),
+        }
+        if form:
+            org["description"] = {code: text.format(display=display) for code, text in FORM_TEXT[form].items()}
+            org["legal_status"] = {
+                "gemeinsame-einrichtung": "gemeinsame Einrichtung (§ 44b SGB II)",
+                "zugelassener-kommunaler-traeger": "zugelassener kommunaler Träger (§ 6a SGB II)",
+            }[form]
+        organizations.append(org)
+        locations.append(seat_location(seat, f"kommune-{ags}", props["seat"], gemeinde_names, display))
+        exclude_city = {"excluded_areas": [aachen]} if ags == aachen_region else {}
+        services.append(service("ki", ags, f"kommune-{ags}", display, seat, **exclude_city))
+        services.append(service("kim", ags, f"kommune-{ags}", display, seat, **exclude_city))
+        jc = service("jobcenter", ags, f"jobcenter-{ags}", display, seat, source=jobcenter.get("source", "sgb-ii-6d"))
+        jc["name"]["de"] = org["name"]["de"]
+        if form:
+            jc["jobcenter_form"] = form
+            jc["responsibility_source"] = jobcenter["source"]
+        services.append(jc)
+        cities = [c for c in own_abh if c.startswith(ags)] if "kreisfrei" not in props["bez"].lower() else []
+        abh = service("abh", ags, f"kommune-{ags}", display, seat, source=zustavo, responsibility_source=zustavo)
+        if cities:
+            abh["excluded_areas"] = cities
+        services.append(abh)
+
+    for city in own_abh:
+        display = f"Stadt {gemeinde_names[city]}"
         organizations.append(
-            {
-                "id": f"jobcenter-{ags}",
-                "name": {"de": jobcenter_name(props)},
-                "description": {
-                    "de": f"Das Jobcenter für {display} (gemeinsame Einrichtung oder kommunaler Träger).",
-                    "en": f"The Jobcenter for {display} (joint body or municipal provider).",
-                },
-                "kind": "public-authority",
-                "source": "sgb-ii-6d",
-            }
+            {"id": f"kommune-{city}", "name": {"de": display}, "kind": "municipality", "source": "bkg-vg250"}
         )
-        locations.append(
-            {
-                "id": f"kreissitz-{ags}",
-                "organization": f"kommune-{ags}",
-                "name": {"de": seat_name},
-                "description": {
-                    "de": f"Ungefährer Standort: {seat_name}, Sitz von {display}. "
-                    "Die genaue Anschrift ist noch nicht erfasst.",
-                    "en": f"Approximate location: {seat_name}, seat of {display}. "
-                    "The exact address is not yet recorded.",
-                },
-                "type": "physical",
-                "gemeinde": props["seat"],
-                "address": {"city": seat_name},
-                "source": "bkg-vg250",
-            }
-        )
-        for prefix, office in OFFICES.items():
-            term = terms[office.get("term", prefix)]
-            name = {code: f"{term['name'][code]} – {display}" for code in LANGUAGES}
-            # German names read as on the door: "Kommunales Integrationszentrum Kreis Kleve", without "(KI)".
-            german_term = re.sub(r"\s*\([^)]*\)$", "", term["name"]["de"])
-            name["de"] = f"{german_term} {display}" if prefix != "jobcenter" else jobcenter_name(props)
-            responsible = responsible_text(display)
-            description = {
-                code: f"{term['description'][code]} {responsible[code]}".strip()
-                for code in LANGUAGES
-                if term.get("description", {}).get(code)
-            }
-            service: dict[str, Any] = {
-                "id": f"{prefix}-{ags}",
-                "organization": f"{office['org']}-{ags}",
-                "name": name,
-                "description": description,
-                "status": "active",
-                "service_type": office.get("term", prefix),
-                "needs": office["needs"],
-            }
-            if office.get("eligibility"):
-                service["eligibility"] = office["eligibility"]
-            service.update(
-                {
-                    "target_groups": ["newcomers"],
-                    "service_areas": [ags],
-                    "locations": [f"kreissitz-{ags}"],
-                    "source": office["source"],
-                }
+        locations.append(seat_location(f"sitz-{city}", f"kommune-{city}", city, gemeinde_names, display))
+        services.append(
+            service(
+                "abh",
+                city,
+                f"kommune-{city}",
+                display,
+                f"sitz-{city}",
+                source=zustavo,
+                responsibility_source=gkst.get("source", zustavo),
             )
-            services.append(service)
-    return {"sources": SOURCES, "organizations": organizations, "locations": locations, "services": services}
+        )
+
+    # The city of Aachen runs a KI and a KIM of its own besides the Städteregion's (DESIGN: 54 of each).
+    organizations.append(
+        {"id": f"kommune-{aachen}", "name": {"de": "Stadt Aachen"}, "kind": "municipality", "source": "bkg-vg250"}
+    )
+    locations.append(seat_location(f"sitz-{aachen}", f"kommune-{aachen}", aachen, gemeinde_names, "Stadt Aachen"))
+    for prefix in ("ki", "kim"):
+        services.append(service(prefix, aachen, f"kommune-{aachen}", "Stadt Aachen", f"sitz-{aachen}"))
+
+    # Zentrale Ausländerbehörden serve the people in the Land's reception facilities: no service area.
+    for zab in registry.get("zentrale_auslaenderbehoerden") or []:
+        term = terms["zentrale-auslaenderbehoerde"]
+        kreis = zab["gemeinde"][:5]
+        locations.append(
+            seat_location(f"sitz-{zab['id']}", f"kommune-{kreis}", zab["gemeinde"], gemeinde_names, zab["name"])
+        )
+        services.append(
+            {
+                "id": zab["id"],
+                "organization": f"kommune-{kreis}",
+                "name": {**localized(term, gemeinde_names[zab["gemeinde"]]), "de": zab["name"]},
+                "description": {code: term["description"][code] for code in LANGUAGES},
+                "status": "active",
+                "service_type": "zentrale-auslaenderbehoerde",
+                "needs": ["residence"],
+                "eligibility": ["aufenthaltsgestattung", "duldung"],
+                "target_groups": ["refugees"],
+                "locations": [f"sitz-{zab['id']}"],
+                "source": zab["source"],
+            }
+        )
+
+    # Offices responsible for a district of several Kreise: Agenturen für Arbeit, chambers, Welcome Centers.
+    seeds = yaml.safe_load((DATA / "catalogue" / "seeds.yaml").read_text(encoding="utf-8"))
+    seed_organizations = {o["id"] for o in seeds.get("organizations") or []}
+    for office in registry.get("offices") or []:
+        service_type, org_kind, prefix = DISTRICT_KINDS[office["kind"]]
+        term = terms[service_type]
+        place = office["name"].removeprefix(prefix) if prefix else office["name"]
+        district = office.get("district") or []
+        display = ", ".join(area_display[a] for a in district)
+        if office["id"] not in seed_organizations:  # the seed catalogue may already name the body
+            organizations.append(
+                {"id": office["id"], "name": {"de": office["name"]}, "kind": org_kind, "source": office["source"]}
+            )
+        locations.append(
+            seat_location(f"sitz-{office['id']}", office["id"], office["seat"], gemeinde_names, office["name"])
+        )
+        entry: dict[str, Any] = {
+            "id": office["id"],
+            "organization": office["id"],
+            "name": {**localized(term, place), "de": office["name"]},
+            "description": described(term, display) if district else {c: term["description"][c] for c in LANGUAGES},
+            "status": "active",
+            "service_type": service_type,
+            "needs": DISTRICT_NEEDS[service_type],
+            "target_groups": ["newcomers"],
+            "locations": [f"sitz-{office['id']}"],
+            "source": office["source"],
+        }
+        if district:
+            entry["service_areas"] = district
+            entry["responsibility_source"] = office["source"]
+        services.append(entry)
+    return {"sources": sources, "organizations": organizations, "locations": locations, "services": services}
 
 
 def main() -> None:
@@ -164,7 +326,7 @@ def main() -> None:
     taxonomies = yaml.safe_load((DATA / "catalogue" / "taxonomies.yaml").read_text())
     service_types = next(t for t in taxonomies if t["id"] == "service-type")
     terms = {t["code"]: t for t in service_types["terms"]}
-    catalogue = build(sorted(kreise, key=lambda p: p["ags"]), terms, gemeinde_names)
+    catalogue = build(sorted(kreise, key=lambda p: p["ags"]), terms, gemeinde_names, load_registry())
     header = (
         "# Generated by data/scripts/build_kommunen_catalogue.py from the geography and taxonomies.yaml.\n"
         "# KI, KIM, Jobcenter and Ausländerbehörde of every Kreis and kreisfreie Stadt, responsible for it,\n"
