@@ -50,6 +50,7 @@ from directory.models import (
     Service,
     ServiceArea,
     ServiceAtLocation,
+    Source,
     Taxonomy,
     TaxonomyTerm,
 )
@@ -146,21 +147,27 @@ def provenance(record: Record) -> JSON:
     out: JSON = {"verification_state": record.verification_state}
     if record.last_verified_at is not None:
         out["last_verified_at"] = record.last_verified_at.isoformat()
-    source = record.source
-    if source is not None:
-        out["source"] = {
-            key: value
-            for key, value in (
-                ("title", source.title),
-                ("publisher", source.publisher),
-                ("url", source.url),
-                ("document", source.document),
-                ("date", iso(source.date)),
-                ("year", source.year),
-            )
-            if value not in (None, "")
-        }
+    if record.source is not None:
+        out["source"] = source_json(record.source)
     return out
+
+
+def source_json(source: Source) -> JSON:
+    """A source as the profile gives it: ``date`` is what it states, ``read`` the day a public page was read."""
+    return {
+        key: value
+        for key, value in (
+            ("title", source.title),
+            ("publisher", source.publisher),
+            ("url", source.url),
+            ("document", source.document),
+            ("date", iso(source.date)),
+            ("year", source.year),
+            ("read", iso(source.read_on)),
+            ("public_page", source.is_public_page or None),
+        )
+        if value not in (None, "")
+    }
 
 
 # --- Querysets: everything a representation reads, in a fixed number of queries -----------------------------
@@ -268,7 +275,7 @@ def service_full_prefetches(prefix: str = "", *, with_locations: bool = True) ->
     return prefetches
 
 
-SERVICE_ONE_TO_ONE = ("organization", "program", "source", "service_type__taxonomy")
+SERVICE_ONE_TO_ONE = ("organization", "program", "source", "contact_source", "service_type__taxonomy")
 
 
 def service_list_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
@@ -689,6 +696,9 @@ def service_fields(record: Service, ctx: Context) -> Builder:
         .text("alert", record.alert)
         .put("last_modified", record.updated_at.isoformat())
         .put("provenance", provenance(record))
+        # Profile: how a Jobcenter is run, and the page its e-mail address and website come from.
+        .put("jobcenter_form", record.jobcenter_form or None)
+        .put("contact_source", source_json(record.contact_source) if record.contact_source else None)
     )
 
 

@@ -768,9 +768,9 @@ class CatalogueLoader:
         try:
             date = office_facts.check_date("date", data.get("date"), today=today)
             read_on = office_facts.check_date("read", data.get("read"), today=today)
-            url = self._plain(item, "url")
+            url = self._plain(item, "url", 500)
             if url:
-                office_facts.check_url("url", url)
+                url = office_facts.check_url("url", url)
         except office_facts.FactError as exc:
             raise item.error(exc.field, str(exc)) from exc
         year = data.get("year") or (date.year if date else None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from django.utils.encoding import iri_to_uri
 
 from directory import models as m
 
@@ -143,11 +144,13 @@ def _text(entry: dict[str, Any], name: str, max_length: int = 200) -> str:
 
 
 def check_url(name: str, value: str) -> str:
+    """A web address, with non-ASCII letters in its path percent-encoded (an IRI made a URI, as HSDS wants)."""
+    uri = iri_to_uri(value)
     try:
-        _url(value)
+        _url(uri)
     except ValidationError as exc:
         raise FactError(name, f"{value!r} is not a web address (http:// or https://)") from exc
-    return value
+    return uri
 
 
 def check_date(name: str, value: Any, *, today: dt.date) -> dt.date | None:

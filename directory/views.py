@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,10 +35,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from directory import hours
 from directory.models import (
+    Address,
     Attribute,
     Gemeinde,
+    Language,
     Location,
     Organization,
+    Phone,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -45,6 +49,7 @@ from directory.models import (
     ags_levels,
 )
 from directory.places import PlaceError, PlaceResult, clean_text, resolve_place
+from directory.provenance import fact_provenance, fallback_organization
 from directory.search import parse_search_params, search_services
 from directory.services import report_problem as file_problem_report
 from directory.services import report_rate_limited
@@ -97,10 +102,16 @@ def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
     """Everything a service card or page shows, in a fixed number of queries whatever the number of services."""
     # The search text (all languages) and its vector are for matching only: not worth fetching for display.
     queryset = queryset.defer("search_text", "search_vector")
-    return queryset.select_related("organization", "service_type", "source").prefetch_related(
-        "phones",
-        "languages",
-        "schedules",
+    with_source = ("source",)
+    return queryset.select_related(
+        "organization__parent_organization", "service_type", "source", "contact_source"
+    ).prefetch_related(
+        Prefetch("phones", queryset=Phone.objects.select_related(*with_source)),
+        Prefetch("languages", queryset=Language.objects.select_related(*with_source)),
+        Prefetch("schedules", queryset=Schedule.objects.select_related(*with_source)),
+        # The Kreis's or city's own contacts: the way to reach an office whose contacts are unknown.
+        "organization__phones",
+        "organization__parent_organization__phones",
         "service_areas",
         "cost_options",
         Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
@@ -110,7 +121,7 @@ def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
                 "schedules",
                 "phones",
                 "location__schedules",
-                "location__addresses",
+                Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
                 "location__accessibility",
                 "location__languages",
             ),
@@ -167,6 +178,9 @@ class Card:
     reason: str = ""
     distance_km: float | None = None
     languages: list[str] = field(default_factory=list)
+    # The Kreis's or city's contacts, shown (and labelled so) when the office's own are unknown.
+    fallback: Organization | None = None
+    fallback_phones: list[str] = field(default_factory=list)
 
 
 def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
@@ -175,6 +189,7 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
         p.number for sal in service.service_at_locations.all() for p in sal.phones.all()
     ]
     distance = getattr(service, "distance_m", None)
+    fallback = fallback_organization(service) if not phones else None
     return Card(
         service=service,
         name=translate(service.name),
@@ -187,6 +202,8 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
         reason=reason,
         distance_km=round(distance / 1000, 1) if distance is not None else None,
         languages=[language.code for language in service.languages.all()],
+        fallback=fallback,
+        fallback_phones=[p.number for p in fallback.phones.all()] if fallback else [],
     )
 
 
@@ -410,6 +427,7 @@ class PlaceView:
     location: Location
     name: Translated
     addresses: list[Any]
+    directions_url: str
     opening: OpeningText
     week: list[hours.DayHours]
     accessibility: list[Any]
@@ -432,6 +450,7 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
                 location=location,
                 name=translate(location.name),
                 addresses=list(location.addresses.all()),
+                directions_url=directions_url(location),
                 opening=describe_opening(schedules, now),
                 week=hours.week(schedules, today),
                 accessibility=list(location.accessibility.all()),
@@ -472,8 +491,22 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
         "map_points": map_points,
         "booking_links": sorted({s.schedule_link for s in service_schedules(service) if s.schedule_link}),
         "service_areas": [a for a in service.service_areas.all() if not a.excludes],
+        "provenance": fact_provenance(service),
     }
     return render(request, "directory/service.html", context)
+
+
+def directions_url(location: Location) -> str:
+    """Directions to the door: by the street address where one is known (a routing service finds the
+    house even when our point is only the postcode's centre), else to the point."""
+    address = next((a for a in location.addresses.all() if a.address_1), None)
+    if address is not None:
+        text = f"{address.address_1}, {address.postal_code} {address.city}".replace("  ", " ")
+        return f"https://www.openstreetmap.org/search?query={quote(text)}"
+    if location.point is not None:
+        y, x = location.point.y, location.point.x
+        return f"https://www.openstreetmap.org/directions?route=%3B{y:.5f}%2C{x:.5f}"
+    return ""
 
 
 def vcard_escape(text: str) -> str:

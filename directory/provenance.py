@@ -1,0 +1,91 @@
+"""Where a service's facts come from, as a person reads it: "laut stadt-muenster.de, Stand 03/2025".
+
+Facts read off a public page carry that page (``Source.read_on`` set); facts an office confirmed carry
+a verification date. Both are shown per group of facts (address, phones, e-mail and website, hours,
+languages), because one office's facts often come from several pages of different age.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from directory.models import Organization, Service, Source
+
+# Facts older than this are flagged for editors (freshness dashboard) and named as old on the page.
+STALE_AFTER = dt.timedelta(days=365)
+
+GROUP_LABELS = {
+    "address": gettext_lazy("Address"),
+    "phones": gettext_lazy("Phone"),
+    "web": gettext_lazy("E-mail and website"),
+    "hours": gettext_lazy("Opening hours"),
+    "languages": gettext_lazy("Languages spoken"),
+}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    group: str
+    source: Source
+
+    @property
+    def label(self) -> str:
+        return str(GROUP_LABELS[self.group])
+
+    @property
+    def text(self) -> str:
+        return source_text(self.source)
+
+
+def source_text(source: Source) -> str:
+    """ "according to stadt-muenster.de, as of 03/2025" — or the title of a document without a web page."""
+    when = formats.date_format(source.as_of, "m/Y") if source.as_of else ""
+    where = source.site or source.title
+    if not when:
+        return _("according to %(site)s") % {"site": where}
+    if source.date is None and source.read_on is not None:
+        return _("according to %(site)s, read %(date)s") % {"site": where, "date": when}
+    return _("according to %(site)s, as of %(date)s") % {"site": where, "date": when}
+
+
+def is_stale(source: Source, today: dt.date | None = None) -> bool:
+    as_of = source.as_of
+    return as_of is not None and (today or dt.date.today()) - as_of > STALE_AFTER
+
+
+def fact_provenance(service: Service) -> list[Provenance]:
+    """One entry per group of the service's contact facts whose source is a public page."""
+    found: dict[str, Source] = {}
+    places = [sal.location for sal in service.service_at_locations.all()]
+    for group, records in (
+        ("address", [a for place in places for a in place.addresses.all() if a.address_1]),
+        ("phones", list(service.phones.all())),
+        ("hours", list(service.schedules.all())),
+        ("languages", list(service.languages.all())),
+    ):
+        source = next((r.source for r in records if r.source is not None and r.source.is_public_page), None)
+        if source is not None:
+            found[group] = source
+    if service.contact_source is not None and (service.email or service.url):
+        found["web"] = service.contact_source
+    return [Provenance(group, found[group]) for group in GROUP_LABELS if group in found]
+
+
+def has_own_contact(service: Service) -> bool:
+    return bool(service.email or service.url or service.phones.all())
+
+
+def fallback_organization(service: Service) -> Organization | None:
+    """Who to reach when the office's own contacts are unknown: the body that runs it (a Jobcenter's Kreis)."""
+    if has_own_contact(service):
+        return None
+    organization = service.organization
+    for candidate in (organization, organization.parent_organization):
+        if candidate is not None and (candidate.email or candidate.website or candidate.phones.all()):
+            return candidate
+    return None
