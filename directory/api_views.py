@@ -40,6 +40,7 @@ from directory.models import (
     Attribute,
     Gemeinde,
     GeographyDistance,
+    JobcenterForm,
     Kreis,
     Organization,
     Record,
@@ -431,6 +432,11 @@ def service_filters(params: Params, place: Place) -> Q:
     organization_id = params.uuid("organization_id")
     if organization_id is not None:
         condition &= Q(organization_id=organization_id)
+    form = params.raw("jobcenter_form")
+    if form:
+        if form not in JobcenterForm.values:
+            raise BadParameter("jobcenter_form", f"unknown form {form!r} (use {', '.join(JobcenterForm.values)})")
+        condition &= Q(jobcenter_form=form)
     for name, code in params.terms().items():
         if name == "eligibility":  # a service that names no residence status is open to everyone
             matching = Service.objects.eligible(code)

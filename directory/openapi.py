@@ -97,6 +97,11 @@ PARAMETERS: JSON = {
     "organization_id": query(
         "organization_id", "Services this organization provides.", {"type": "string", "format": "uuid"}
     ),
+    "jobcenter_form": query(
+        "jobcenter_form",
+        "Profile: Jobcenters run this way (gemeinsame-einrichtung or zugelassener-kommunaler-traeger).",
+        {"type": "string", "enum": ["gemeinsame-einrichtung", "zugelassener-kommunaler-traeger"]},
+    ),
     "full_service": query(
         "full_service",
         "With the organization, return its services fully nested (else only their own fields).",
@@ -408,6 +413,7 @@ SERVICE_FILTERS = (
     "taxonomy_term_id",
     "taxonomy_id",
     "organization_id",
+    "jobcenter_form",
     "modified_after",
     "postcode",
     "proximity",

@@ -7,7 +7,6 @@ languages), because one office's facts often come from several pages of differen
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import formats
@@ -15,9 +14,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from directory.models import Organization, Service, Source
-
-# Facts older than this are flagged for editors (freshness dashboard) and named as old on the page.
-STALE_AFTER = dt.timedelta(days=365)
 
 GROUP_LABELS = {
     "address": gettext_lazy("Address"),
@@ -51,11 +47,6 @@ def source_text(source: Source) -> str:
     if source.date is None and source.read_on is not None:
         return _("according to %(site)s, read %(date)s") % {"site": where, "date": when}
     return _("according to %(site)s, as of %(date)s") % {"site": where, "date": when}
-
-
-def is_stale(source: Source, today: dt.date | None = None) -> bool:
-    as_of = source.as_of
-    return as_of is not None and (today or dt.date.today()) - as_of > STALE_AFTER
 
 
 def fact_provenance(service: Service) -> list[Provenance]:

@@ -28,7 +28,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from directory import hours
-from directory.models import Location, Service
+from directory.models import Location, Organization, Service
+from directory.provenance import fact_provenance, fallback_organization
 from directory.translation import Translated, translate
 from directory.views import service_schedules, services_for_display
 
@@ -115,6 +116,11 @@ class SlipEntry:
     places: list[SlipPlace]
     qr: SafeString
     url: str
+    # Where the contact facts come from, in the client's language and in German: (group, "laut …, Stand …").
+    sources: list[tuple[str, str]]
+    sources_de: list[tuple[str, str]]
+    # The Kreis or city that runs the office, when the office's own contacts are unknown.
+    fallback: Organization | None
 
 
 def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEntry:
@@ -134,6 +140,9 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
             )
         )
     url = request.build_absolute_uri(reverse("service", args=[service.pk]))
+    provenance = fact_provenance(service)
+    with translation.override("de"):
+        sources_de = [(p.label, p.text) for p in provenance]
     return SlipEntry(
         service=service,
         name=translate(service.name, language),
@@ -150,6 +159,9 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
         places=places,
         qr=qr_svg(url),
         url=url,
+        sources=[(p.label, p.text) for p in provenance],
+        sources_de=sources_de,
+        fallback=fallback_organization(service),
     )
 
 

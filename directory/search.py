@@ -21,6 +21,7 @@ from directory.models import (
     Accessibility,
     AttendingType,
     CostOption,
+    JobcenterForm,
     Language,
     Schedule,
     Service,
@@ -57,6 +58,7 @@ class SearchParams:
     age: int | None = None
     page: int = 1
     target_group: str | None = None
+    jobcenter_form: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -101,6 +103,13 @@ def parse_search_params(query: QueryDict) -> tuple[SearchParams, dict[str, str]]
             else:
                 errors[name] = _("Unknown category “%(code)s”: shown without this filter.") % {"code": code}
 
+    form = clean_text(query.get("jobcenter_form", ""))[:50]
+    if form:
+        if form in JobcenterForm.values:
+            params.jobcenter_form = form
+        else:
+            errors["jobcenter_form"] = _("Unknown category “%(code)s”: shown without this filter.") % {"code": form}
+
     language = clean_text(query.get("language", "")).lower()
     if language:
         if re.fullmatch(ISO_639, language):
@@ -144,6 +153,7 @@ def search_services(params: SearchParams, *, point: Point | None) -> QuerySet[Se
       is not read: free text is no fact a filter can trust).
     - ``walk_in``: a walk-in schedule on the service, one of its locations or its service-at-locations.
     - ``barrier_free``: one of its locations has an accessibility record.
+    - ``jobcenter_form``: a Jobcenter run that way (gemeinsame Einrichtung or zugelassener kommunaler Träger).
     - ``open_now`` is left to the view (see :class:`SearchParams`).
     """
     services = Service.objects.published()
@@ -158,6 +168,8 @@ def search_services(params: SearchParams, *, point: Point | None) -> QuerySet[Se
             services = services.with_term(taxonomy, code)
     if params.age is not None:
         services = services.for_age(params.age)
+    if params.jobcenter_form:
+        services = services.filter(jobcenter_form=params.jobcenter_form)
     if params.language:
         services = services.filter(
             Q(Exists(Language.objects.filter(service=OuterRef("pk"), code=params.language)))

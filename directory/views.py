@@ -386,6 +386,7 @@ FILTER_LABELS = {
     "eligibility": gettext_lazy("Residence status"),
     "target_group": gettext_lazy("Target group"),
     "age": gettext_lazy("Age"),
+    "jobcenter_form": gettext_lazy("How it is run"),
 }
 
 

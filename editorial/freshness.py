@@ -21,6 +21,7 @@ from directory.models import (
     ServiceArea,
     ServiceAtLocation,
     ServiceStatus,
+    Source,
 )
 from directory.translation import translate
 
@@ -42,6 +43,8 @@ class FreshnessRow:
     no_contact: bool
     no_hours: bool
     no_language: bool
+    # A fact read off a public page that is more than STALE_AFTER old (the page's date, else the day it was read).
+    old_source: bool
     open_reports: int
     first_open_report: Any
     kreise: list[str] = field(default_factory=list)
@@ -52,7 +55,7 @@ class FreshnessRow:
 
     @property
     def has_problem(self) -> bool:
-        return self.stale or self.incomplete or self.open_reports > 0
+        return self.stale or self.incomplete or self.old_source or self.open_reports > 0
 
 
 @dataclass
@@ -86,6 +89,11 @@ def freshness_rows(services: QuerySet[Service], *, now: datetime | None = None) 
     or a place's website. Hours: an opening slot at any of those levels. Language: of the service or a place.
     """
     now = now or timezone.now()
+    old_pages = (
+        Source.objects.filter(read_on__isnull=False)
+        .annotate(stated_or_read=Coalesce("date", "read_on"))
+        .filter(stated_or_read__lt=(now - STALE_AFTER).date())
+    )
     open_reports = ProblemReport.objects.filter(service=OuterRef("pk"), status=ProblemReportStatus.OPEN)
     places = "location__service_at_locations__service"
     annotated = (
@@ -99,6 +107,13 @@ def freshness_rows(services: QuerySet[Service], *, now: datetime | None = None) 
                 Schedule.objects.filter(is_closed=False), "service", "service_at_location__service", places
             ),
             has_language=_exists_for_service(Language.objects.all(), "service", places),
+            has_old_source=Q(contact_source__in=old_pages)
+            | _exists_for_service(Phone.objects.filter(source__in=old_pages), "service")
+            | _exists_for_service(Schedule.objects.filter(source__in=old_pages), "service")
+            | _exists_for_service(Language.objects.filter(source__in=old_pages), "service")
+            | _exists_for_service(
+                ServiceAtLocation.objects.filter(location__addresses__source__in=old_pages), "service"
+            ),
             open_report_count=Coalesce(
                 Subquery(open_reports.order_by().values("service").annotate(n=Count("pk")).values("n")[:1]), Value(0)
             ),
@@ -114,6 +129,7 @@ def freshness_rows(services: QuerySet[Service], *, now: datetime | None = None) 
             "has_contact",
             "has_hours",
             "has_language",
+            "has_old_source",
             "open_report_count",
             "first_open_report",
         )
@@ -131,6 +147,7 @@ def freshness_rows(services: QuerySet[Service], *, now: datetime | None = None) 
             no_contact=not row["has_contact"],
             no_hours=not row["has_hours"],
             no_language=not row["has_language"],
+            old_source=bool(row["has_old_source"]),
             open_reports=row["open_report_count"],
             first_open_report=row["first_open_report"],
         )
