@@ -130,6 +130,13 @@ PROVENANCE = (
 )
 
 
+CONTACT_SOURCE = _profile(
+    "contact_source_key",
+    Kind.SPECIAL,
+    "Profile: the page the e-mail address and website come from, a key of sources.csv.",
+)
+
+
 @dataclass(frozen=True)
 class Table:
     """One resource of the package: an HSDS table (or the profile's sources.csv) and its model."""
@@ -188,7 +195,10 @@ TABLES: tuple[Table, ...] = (
             _plain("uri", fmt="uri"),
             _ref("parent_organization_id", "organization"),
         ),
-        (_profile("kind", Kind.PLAIN, "Profile: municipality, public-authority, chamber, association …"),),
+        (
+            _profile("kind", Kind.PLAIN, "Profile: municipality, public-authority, chamber, association …"),
+            CONTACT_SOURCE,
+        ),
     ),
     Table(
         "program",
@@ -228,6 +238,12 @@ TABLES: tuple[Table, ...] = (
         (
             _profile("external_source", Kind.PLAIN, "Profile: key of the list (source) an imported service came from."),
             _profile("external_id", Kind.PLAIN, "Profile: that list's own id of the service (spreadsheet Quell-ID)."),
+            _profile(
+                "jobcenter_form",
+                Kind.PLAIN,
+                "Profile: Jobcenter only: gemeinsame-einrichtung or zugelassener-kommunaler-traeger.",
+            ),
+            CONTACT_SOURCE,
         ),
         description="assured_date is the date of last_verified_at for verified services (not read on import); "
         "last_modified is when the service record last changed; its service type is an attribute "
@@ -501,6 +517,14 @@ TABLES: tuple[Table, ...] = (
             Column("date", Kind.DATE, type="date"),
             Column("year", Kind.INT, type="integer"),
         ),
+        (
+            _profile(
+                "read_on",
+                Kind.DATE,
+                "Profile: for a public web page, the day its facts were read.",
+                type_="date",
+            ),
+        ),
         provenance=False,
         description="Profile resource: the documents and datasets the records' facts come from "
         "(source_key in every other table).",
@@ -550,6 +574,8 @@ def _special(table: Table, column: Column, record: Any, lookups: Lookups) -> Any
     name = (table.name, column.name)
     if column.name == "source_key":
         return lookups.source_keys.get(record.source_id) if record.source_id else None
+    if column.name == "contact_source_key":
+        return lookups.source_keys.get(record.contact_source_id) if record.contact_source_id else None
     if name == ("location", "latitude"):
         return record.point.y if record.point is not None else None
     if name == ("location", "longitude"):

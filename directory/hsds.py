@@ -287,7 +287,9 @@ def service_full_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
 
 
 def organization_full_queryset(organizations: QuerySet[Organization], *, full_service: bool) -> QuerySet[Organization]:
-    services = Service.objects.select_related("program", "source", "service_type__taxonomy").order_by("id")
+    services = Service.objects.select_related("program", "source", "contact_source", "service_type__taxonomy").order_by(
+        "id"
+    )
     if full_service:
         services = services.prefetch_related(*service_full_prefetches())
     return organizations.select_related("source").prefetch_related(
@@ -305,7 +307,9 @@ def organization_full_queryset(organizations: QuerySet[Organization], *, full_se
 
 
 def service_at_location_list_queryset(places: QuerySet[ServiceAtLocation]) -> QuerySet[ServiceAtLocation]:
-    return places.select_related("location__source", "service__source", "service__service_type__taxonomy")
+    return places.select_related(
+        "location__source", "service__source", "service__contact_source", "service__service_type__taxonomy"
+    )
 
 
 def service_at_location_full_queryset(places: QuerySet[ServiceAtLocation]) -> QuerySet[ServiceAtLocation]:

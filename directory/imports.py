@@ -415,6 +415,7 @@ FIELD_COLUMNS = {
     "point": "latitude",
     "gemeinde": "ags",
     "source": "source_key",
+    "contact_source": "contact_source_key",
     "timezone": "tzid",
     "is_closed": "closed",
 }
@@ -847,6 +848,11 @@ class PackageImport:
             if key and key not in self.source_ids:
                 raise ValueError(f"source_key|Quelle „{key[:60]}“ fehlt in sources.csv und im Katalog")
             values["source_id"] = self.source_ids.get(key) if key else None
+        if "contact_source_key" in cells:
+            key = cells["contact_source_key"]
+            if key and key not in self.source_ids:
+                raise ValueError(f"contact_source_key|Quelle „{key[:60]}“ fehlt in sources.csv und im Katalog")
+            values["contact_source_id"] = self.source_ids.get(key) if key else None
         name = table.name
         if name == "location":
             self._location(cells, values)

@@ -456,6 +456,9 @@ class Catalogue:
 
 
 CONTACTS_DIRECTORY = "contacts"
+# Places generated at a Kreis's or town's seat (scripts/build_kommunen_catalogue.py): stand-ins until a page
+# gives the office's street, which then replaces them.
+SEAT_LOCATION_PREFIXES = ("kreissitz-", "sitz-")
 
 
 def read_catalogue(directory: Path) -> Catalogue:
@@ -570,6 +573,9 @@ class CatalogueLoader:
         self.locations: dict[str, m.Location] = {}
         self.services: dict[str, m.Service] = {}
         self.facts: dict[str, office_facts.OfficeFacts] = {}
+        self.address_pages: dict[str, office_facts.PageFacts] = {}
+        self.address_owner: dict[str, str] = {}
+        self.address_locations: dict[str, m.Location] = {}
         # A town as an address names it ("Mülheim an der Ruhr", "Bergisch Gladbach") → its Gemeinde.
         self.gemeinde_by_name = {m.fold_name(name): ags for ags, name in m.Gemeinde.objects.values_list("ags", "name")}
         # Child records this load wrote: the others of a loaded service are stale and go (see _prune).
@@ -632,10 +638,33 @@ class CatalogueLoader:
             merged = office_facts.merge(entries)
             if merged is not None:
                 self.facts[office] = merged
+        # One place per door: offices at the same address share it (the Welcome Center Kreis Kleve houses
+        # the KI, the Ausländerbehörde and the Einbürgerungsstelle). It carries the newest page that gives it,
+        # and belongs to an organisation only where all its offices do.
+        owners: dict[str, set[str]] = {}
+        for office, merged_facts in self.facts.items():
+            address = merged_facts.group("address")
+            if address is None:
+                continue
+            key = address.address_key
+            current = self.address_pages.get(key)
+            if current is None or (address.source.as_of or dt.date.min, address.source.key) > (
+                current.source.as_of or dt.date.min,
+                current.source.key,
+            ):
+                self.address_pages[key] = address
+            service = self.catalogue.items["services"].get(office)
+            owners.setdefault(key, set()).add(str(service.data.get("organization")) if service else office)
+        self.address_owner = {key: next(iter(orgs)) for key, orgs in owners.items() if len(orgs) == 1}
 
-    def _address_location(self, key: str, page: office_facts.PageFacts, organization: m.Organization) -> m.Location:
+    def _address_location(self, office: str, given: office_facts.PageFacts) -> m.Location:
         """The place an office's page gives a street address for: at its postcode's centroid (accuracy
         "postcode"), or without a postcode somewhere in its town (accuracy "municipality")."""
+        key = given.address_key
+        if key in self.address_locations:
+            return self.address_locations[key]
+        page = self.address_pages[key]
+        owner = self.address_owner.get(key)
         postcode = m.Postcode.objects.filter(code=page.postal_code).first() if page.postal_code else None
         centroid = postcode.centroid if postcode is not None else None
         gemeinde = m.Gemeinde.objects.containing(centroid).first() if centroid is not None else None
@@ -644,7 +673,7 @@ class CatalogueLoader:
         if gemeinde is None:
             gemeinde = m.Gemeinde.objects.get(ags=self.gemeinde_by_name[m.fold_name(page.city)])
         values = {
-            "organization": organization,
+            "organization": self.organizations.get(owner) if owner else None,
             "location_type": m.LocationType.PHYSICAL,
             "name": {"de": page.city},
             "point": centroid or representative_point(gemeinde),
@@ -654,10 +683,11 @@ class CatalogueLoader:
             "verification_state": m.VerificationState.UNVERIFIED,
             "last_verified_at": None,
         }
-        where = lambda: LoadError(CONTACTS_DIRECTORY, None, "address", f"office {key}")  # noqa: E731
+        where = lambda: LoadError(CONTACTS_DIRECTORY, None, "address", f"office {office}")  # noqa: E731
         location: m.Location = upsert(
-            m.Location, stable_id("location", f"page/{key}"), values, report=self.report, where=where
+            m.Location, stable_id("location", f"address/{key}"), values, report=self.report, where=where
         )
+        self.address_locations[key] = location
         address = {
             "location": location,
             "address_1": page.street,
@@ -667,7 +697,7 @@ class CatalogueLoader:
             "verification_state": m.VerificationState.UNVERIFIED,
             "last_verified_at": None,
         }
-        upsert(m.Address, stable_id("address", f"page/{key}"), address, report=self.report, where=where)
+        upsert(m.Address, stable_id("address", f"address/{key}"), address, report=self.report, where=where)
         return location
 
     def _organization_contacts(self, organization: m.Organization, facts: office_facts.OfficeFacts) -> None:
@@ -681,7 +711,7 @@ class CatalogueLoader:
             upsert(m.Phone, pk, values, report=self.report, where=where)
         address = facts.group("address")
         if address is not None:
-            self._address_location(facts.office, address, organization)
+            self._address_location(facts.office, address)
 
     # -- field readers: each raises a LoadError naming the file, row and field --
 
@@ -1038,8 +1068,8 @@ class CatalogueLoader:
         self._areas(item, service, "excluded_areas", excludes=True, source=area_source)
         address = facts.group("address") if facts else None
         if address is not None:
-            # A street address replaces the approximate place at the Kreis seat.
-            location = self._address_location(item.key, address, service.organization)
+            # A street address replaces the stand-in place at the seat (other places stay).
+            location = self._address_location(item.key, address)
             self._link(item, service, location)
             self._service_locations(item, service, skip_approximate=True)
         else:
@@ -1165,7 +1195,7 @@ class CatalogueLoader:
             location = self.locations.get(str(key))
             if location is None:
                 raise item.error("locations", f"unknown location id {key!r}")
-            if skip_approximate and location.point_accuracy == m.PointAccuracy.MUNICIPALITY:
+            if skip_approximate and str(key).startswith(SEAT_LOCATION_PREFIXES):
                 continue
             self._link(item, service, location)
 

@@ -100,6 +100,14 @@ class PageFacts:
     hours: list[Slot] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
 
+    @property
+    def address_key(self) -> str:
+        """One key for one door, however a page spells it: "Markt 2" / "Markt  2", "…straße" / "…str."."""
+        street = m.fold_name(self.street)
+        street = re.sub(r"stra?(ss|ß)e\b|str\.", "str", street)
+        street = re.sub(r"[^0-9a-z]", "", street)
+        return f"{self.postal_code}/{m.fold_name(self.city)}/{street}"
+
     def has(self, group: str) -> bool:
         return bool(
             {
@@ -128,6 +136,24 @@ def merge(pages: Iterable[PageFacts]) -> OfficeFacts | None:
     if not pages:
         return None
     chosen = {group: next(p for p in pages if p.has(group)) for group in GROUPS if any(p.has(group) for p in pages)}
+    if "web" in chosen:
+        # Name, e-mail, website and booking link are single facts: each from the newest page that gives it, so
+        # a newer page naming only the office does not hide the website an older one gave. They are shown
+        # under the page of the e-mail address (else of the website).
+        def newest(name: str) -> PageFacts | None:
+            return next((p for p in pages if getattr(p, name)), None)
+
+        email, website, name, booking = newest("email"), newest("website"), newest("name"), newest("booking_url")
+        anchor = email or website or name or booking
+        assert anchor is not None
+        chosen["web"] = PageFacts(
+            office=anchor.office,
+            source=anchor.source,
+            name=name.name if name else "",
+            email=email.email if email else "",
+            website=website.website if website else "",
+            booking_url=booking.booking_url if booking else "",
+        )
     return OfficeFacts(pages[0].office, chosen)
 
 

@@ -11,7 +11,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from directory.models import Phone, Schedule, Service, VerificationState
+from directory.models import Phone, Schedule, Service, ServiceAtLocation, Source, VerificationState
 from directory.services import report_problem
 from editorial.models import FieldGroup, FieldGroupVerification
 from editorial.services import field_group_verifications
@@ -75,9 +75,16 @@ def test_the_dashboard_lists_what_is_stale_incomplete_or_reported_and_links_to_t
     for service in others:
         Schedule.objects.create(service=service, byday="MO", opens_at="09:00", closes_at="12:00")
         service.languages.create(code="de")
+    # The service under test: confirmed long ago, without any way to reach it (whatever the shipped data gives).
     Service.objects.filter(pk=kleve_service.pk).update(
-        verification_state="verified", last_verified_at=timezone.now() - timedelta(days=400)
+        verification_state="verified", last_verified_at=timezone.now() - timedelta(days=400), url="", email=""
     )
+    kleve_service.phones.all().delete()
+    kleve_service.schedules.all().delete()
+    kleve_service.languages.all().delete()
+    ServiceAtLocation.objects.filter(service=kleve_service).exclude(location__url="").delete()
+    # Every page the shipped facts come from: read today, so no fact is old.
+    Source.objects.exclude(read_on=None).update(date=None, read_on=timezone.localdate())
     report = report_problem(service=kleve_service, text="Die Zeiten stimmen nicht.", contact="", client_ip="192.0.2.1")
 
     sign_in(client, mona)
@@ -98,7 +105,8 @@ def test_the_dashboard_lists_what_is_stale_incomplete_or_reported_and_links_to_t
     assert organisation.services == 5 and organisation.stale == 1
 
     # Filters: per Kreis, per organisation, per kind of problem.
-    assert client.get("/manage/freshness/?kreis=05113").context["rows"] == []
+    # In Essen the Kleve moderator sees only what also covers Kleve (a chamber's or an Agentur's district).
+    assert all("05154" in row.kreise for row in client.get("/manage/freshness/?kreis=05113").context["rows"])
     stale = client.get(f"/manage/freshness/?organization={kleve_service.organization_id}&problem=stale")
     assert [row.name for row in stale.context["rows"]] == ["Kommunales Integrationszentrum Kreis Kleve"]
 

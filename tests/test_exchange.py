@@ -300,7 +300,12 @@ def test_it_exports_every_hsds_table_with_the_columns_of_the_tabular_schema():
 def test_every_field_of_every_record_has_a_column():
     """What the round trip must carry: everything but bookkeeping (and who verified: personal data)."""
     bookkeeping = {"created_at", "updated_at", "verified_by", "search_text", "search_names", "search_vector"}
-    elsewhere = {"point": "latitude", "gemeinde": "ags", "source": "source_key"}
+    elsewhere = {
+        "point": "latitude",
+        "gemeinde": "ags",
+        "source": "source_key",
+        "contact_source": "contact_source_key",
+    }
     for table in exports.TABLES:
         attrs = {column.attr for column in table.columns} | {"id"}
         for model_field in table.model._meta.concrete_fields:

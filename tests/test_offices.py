@@ -75,9 +75,13 @@ def test_it_lists_central_foreigners_authorities_for_no_place():
 
 
 def test_it_carries_a_page_and_a_date_with_every_contact_fact():
-    for model in (m.Phone, m.Schedule, m.Language, m.Address):
-        for record in model.objects.exclude(source=None).select_related("source"):
-            assert record.source.url and record.source.as_of, (model.__name__, record.pk)
+    # Every phone, slot, language and street: its page's URL and a date. (A place known only by its town,
+    # from the boundary data, has no street and is no contact fact.)
+    streets = m.Address.objects.exclude(address_1="")
+    for queryset in (m.Phone.objects.all(), m.Schedule.objects.all(), m.Language.objects.all(), streets):
+        for record in queryset.select_related("source"):
+            assert record.source is not None, (queryset.model.__name__, record.pk)
+            assert record.source.url and record.source.as_of, (queryset.model.__name__, record.pk)
     pages = m.Source.objects.exclude(read_on=None)
     assert pages.exists()
     assert not pages.filter(read_on__gt=dt.date.today()).exists()
@@ -160,9 +164,11 @@ def test_it_takes_the_newer_page_of_two(catalogue_dir):  # noqa: F811
     load_catalogue(catalogue_dir)
     service = m.Service.objects.get(name__de="Testberatung")
     assert [p.number for p in service.phones.all()] == ["02821 2222"]
-    location = service.service_at_locations.get().location
+    location = m.Location.objects.get(service_at_locations__service=service, addresses__address_1="Markt 1")
     assert location.point_accuracy == m.PointAccuracy.POSTCODE
     assert location.addresses.get().source.key == "new-page"
+    # The page's street replaces no place of the catalogue's own (only the stand-in at a Kreis seat).
+    assert service.service_at_locations.filter(location__name__de="Vereinsheim").exists()
 
 
 class Pages(http.server.BaseHTTPRequestHandler):
@@ -218,3 +224,26 @@ def test_it_checks_sources_against_a_local_server():
         assert m.Service.objects.get(pk=service.pk).email == service.email  # never edits a record
     finally:
         server.shutdown()
+
+
+def test_it_puts_offices_at_one_door_in_one_place():
+    kleve = m.Service.objects.filter(service_type__code__in=["welcome-center", "ki", "einbuergerungsbehoerde"])
+    places = m.Location.objects.filter(
+        service_at_locations__service__in=kleve, addresses__address_1__startswith="Nassauerallee 22"
+    ).distinct()
+    assert places.count() == 1
+    types = set(places.get().service_at_locations.values_list("service__service_type__code", flat=True))
+    assert {"welcome-center", "ki", "einbuergerungsbehoerde"} <= types
+
+
+def test_it_flags_facts_from_pages_older_than_a_year_on_the_freshness_dashboard():
+    from editorial.freshness import freshness_rows
+
+    phone = m.Phone.objects.filter(service__isnull=False, source__read_on__isnull=False).first()
+    assert phone is not None and phone.source is not None and phone.service is not None
+    m.Source.objects.filter(pk=phone.source.pk).update(date=dt.date.today() - dt.timedelta(days=400))
+    rows = {row.service_id: row for row in freshness_rows(m.Service.objects.filter(pk=phone.service.pk))}
+    assert rows[phone.service.pk].old_source
+    m.Source.objects.filter(pk=phone.source.pk).update(date=dt.date.today() - dt.timedelta(days=30))
+    rows = {row.service_id: row for row in freshness_rows(m.Service.objects.filter(pk=phone.service.pk))}
+    assert not rows[phone.service.pk].old_source

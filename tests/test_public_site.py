@@ -223,7 +223,8 @@ def test_the_service_page_shows_what_for_whom_and_every_contact_path(client):
     assert "Not yet verified" in html
     assert f"/en/services/{service.pk}/vcard/" in html
     assert f"/en/services/{service.pk}/report/" in html
-    assert "openstreetmap.org/directions" in html
+    # Directions by the street the page gives, so a routing service finds the door.
+    assert "openstreetmap.org/search?query=Berliner%20Platz" in html
     assert "Agentur für Arbeit Essen" in html
 
 
