@@ -122,6 +122,14 @@ def _same(current: Any, new: Any) -> bool:
     return bool(current == new)
 
 
+def _same_field(record: models.Model, name: str, value: Any) -> bool:
+    """Whether the record already holds ``value``; a foreign key is compared by id, without fetching it."""
+    field = record._meta.get_field(name)
+    if isinstance(field, models.ForeignKey):
+        return bool(getattr(record, field.attname) == (value.pk if value is not None else None))
+    return _same(getattr(record, name), value)
+
+
 def last_written_by_load(record: m.Record) -> bool:
     """Whether the newest version of a record is one a data load wrote (no editor touched it since)."""
     latest = record.history.order_by("-history_date").first()
@@ -137,7 +145,7 @@ def upsert(
         record = model(pk=pk, **values)
         outcome = "created"
     else:
-        changed = {name: value for name, value in values.items() if not _same(getattr(record, name), value)}
+        changed = {name: value for name, value in values.items() if not _same_field(record, name, value)}
         if not changed:
             report.add(model, "unchanged")
             return record

@@ -1,11 +1,16 @@
-"""Write data/catalogue/kommunen.yaml: the four offices every Kreis and kreisfreie Stadt has.
+"""Write data/catalogue/kommunen.yaml: the offices the law or their own pages make responsible for each place.
 
-Each of NRW's 53 Kreise and kreisfreie Städte runs a Kommunales Integrationszentrum and a Kommunales
-Integrationsmanagement (Land programme, see seed 004), has a Jobcenter (SGB II § 6d) and an
-Ausländerbehörde (AufenthG § 71 with the NRW Zuständigkeitsverordnung). This script derives one record
-each, responsible for the whole Kreis and placed at the Kreis seat, from the geography extract.
-Nothing here is verified: no street, phone, e-mail or URL is written, the point is marked approximate,
-and editors complete the records (a town with its own office is added as an excluded area).
+From the geography extract and the registries in data/registry/ (each entry citing its page or norm):
+- KI, KIM, Jobcenter and Ausländerbehörde of each of the 53 Kreise and kreisfreie Städte; the Jobcenter under
+  its real name with its form (gemeinsame Einrichtung / zugelassener kommunaler Träger, responsibility.yaml);
+- an Ausländerbehörde of its own for every Große kreisangehörige Stadt of the dated list (ZustAVO NRW § 1),
+  the Kreis's office excluding it, unless a cited agreement or page says the Kreis serves the city;
+- the KI and KIM of the city of Aachen beside the Städteregion's (which exclude the city);
+- the Zentrale Ausländerbehörden, with no service area (they serve people in the Land's facilities);
+- Agenturen für Arbeit, IHKs, Handwerkskammern, Welcome Centers and Integration Points with their districts
+  (districts.yaml).
+Each office stands at its seat, marked approximate, until data/catalogue/contacts/ gives its street.
+No street, phone, e-mail or URL is written here: those facts come only from the contacts files.
 
 Run: .venv/bin/python data/scripts/build_kommunen_catalogue.py
 """

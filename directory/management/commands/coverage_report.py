@@ -33,7 +33,11 @@ class Command(BaseCommand):
         if options["write_readme"]:
             path = settings.DATA_DIR / "README.md"
             text = path.read_text(encoding="utf-8")
-            block = f"{START}\n{table}\n{END}"
+            empty = "\n".join(f"- {name}" for name in report.empty)
+            block = (
+                f"{START}\n{table}\n\n<details><summary>Offices the sources left without phone, e-mail, website "
+                f"or street ({len(report.empty)})</summary>\n\n{empty}\n\n</details>\n{END}"
+            )
             if START in text:
                 text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
             else:
