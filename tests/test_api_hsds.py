@@ -281,8 +281,13 @@ def test_it_serves_every_page_and_every_record_valid_against_the_official_schema
             if data["last_page"]:
                 break
             page += 1
-        for number, pk in enumerate(sorted(db_ids(model))):
-            # Every language is read, spread over the records, so that fallbacks are exercised too.
+        # Every record in full, a page at a time; then the record endpoint for every fifth record (every
+        # language, spread over them, so that fallbacks are exercised too).
+        full = crawl(client, path, full="true", per_page=api_views.MAX_PER_PAGE)
+        assert {item["id"] for item in full} == db_ids(model)
+        for item in full:
+            assert_hsds(item, record_schema, f"{path}?full=true item {item['id']}")
+        for number, pk in enumerate(sorted(db_ids(model))[::5]):
             language = LANGUAGE_CODES[(number + index) % len(LANGUAGE_CODES)]
             record = get_json(client, f"{path}/{pk}", lang=language)
             assert record["id"] == pk
