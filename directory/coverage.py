@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from directory.models import Address, Phone, Schedule, Service, ServiceArea, VerificationState
 from directory.translation import translate
 
-COLUMNS = ("offices", "street", "phone", "email", "website", "hours", "verified")
+COLUMNS = ("offices", "street", "street_only", "phone", "email", "website", "hours", "verified")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Coverage:
     responsible: int
     reachable: int
     with_street: int
+    with_any_street: int
     empty: list[str]
 
     @property
@@ -38,8 +39,9 @@ class Coverage:
 
     def markdown(self) -> str:
         lines = [
-            "| kind of office | offices | street + postcode | phone | e-mail | website | hours | verified |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| kind of office | offices | street + postcode | street, no postcode | phone | e-mail | website | hours "
+            "| verified |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in self.rows:
             lines.append(f"| {row.kind} | " + " | ".join(str(row.counts[c]) for c in COLUMNS) + " |")
@@ -48,7 +50,8 @@ class Coverage:
             f"Services responsible for an NRW place: {self.responsible}. With a way to reach someone (own phone, "
             f"e-mail or website, or the contacts of the Kreis or city that runs it): {self.reachable} "
             f"({self.reachable_share:.0%}). With a street address and postcode: {self.with_street} "
-            f"({self.street_share:.0%}).",
+            f"({self.street_share:.0%}); with a street at all (some pages give no postcode): {self.with_any_street} "
+            f"({self.with_any_street / self.responsible if self.responsible else 0:.0%}).",
         ]
         return "\n".join(lines)
 
@@ -60,6 +63,9 @@ def annotated(services: QuerySet[Service]) -> QuerySet[Service]:
             Address.objects.filter(location__service_at_locations__service=at_service)
             .exclude(address_1="")
             .exclude(postal_code="")
+        ),
+        has_any_street=Exists(
+            Address.objects.filter(location__service_at_locations__service=at_service).exclude(address_1="")
         ),
         has_phone=Exists(Phone.objects.filter(service=at_service)),
         has_hours=Exists(Schedule.objects.filter(service=at_service, is_closed=False)),
@@ -77,7 +83,7 @@ def annotated(services: QuerySet[Service]) -> QuerySet[Service]:
 
 def coverage() -> Coverage:
     rows: dict[str, Row] = defaultdict(lambda: Row(""))
-    responsible = reachable = with_street = 0
+    responsible = reachable = with_street = with_any_street = 0
     empty: list[str] = []
     service: Any  # annotated with has_street, has_phone, has_hours, has_org_contact, is_responsible
     for service in annotated(Service.objects.published()).order_by("id"):
@@ -88,6 +94,7 @@ def coverage() -> Coverage:
         for column, present in (
             ("offices", True),
             ("street", service.has_street),
+            ("street_only", service.has_any_street and not service.has_street),
             ("phone", service.has_phone),
             ("email", bool(service.email)),
             ("website", bool(service.url)),
@@ -99,7 +106,8 @@ def coverage() -> Coverage:
             responsible += 1
             reachable += int(bool(own or service.has_org_contact))
             with_street += int(service.has_street)
+            with_any_street += int(service.has_any_street)
             if not own and not service.has_street:
                 empty.append(str(translate(service.name, "de")))
     ordered = sorted(rows.values(), key=lambda r: (-r.counts["offices"], r.kind))
-    return Coverage(ordered, responsible, reachable, with_street, sorted(empty))
+    return Coverage(ordered, responsible, reachable, with_street, with_any_street, sorted(empty))

@@ -174,11 +174,15 @@ def source_json(source: Source) -> JSON:
 
 
 def languages_queryset() -> QuerySet[Language]:
-    return Language.objects.order_by("code", "id")
+    return Language.objects.select_related("source").order_by("code", "id")
 
 
 def phones_queryset() -> QuerySet[Phone]:
-    return Phone.objects.order_by("id").prefetch_related(Prefetch("languages", languages_queryset()))
+    return (
+        Phone.objects.select_related("source")
+        .order_by("id")
+        .prefetch_related(Prefetch("languages", languages_queryset()))
+    )
 
 
 def contacts_queryset() -> QuerySet[Contact]:
@@ -186,7 +190,7 @@ def contacts_queryset() -> QuerySet[Contact]:
 
 
 def schedules_queryset() -> QuerySet[Schedule]:
-    return Schedule.objects.order_by("is_closed", "valid_from", "byday", "opens_at", "id")
+    return Schedule.objects.select_related("source").order_by("is_closed", "valid_from", "byday", "opens_at", "id")
 
 
 def attributes_queryset() -> QuerySet[Attribute]:
@@ -218,6 +222,7 @@ def service_areas_queryset() -> QuerySet[ServiceArea]:
     )
     return (
         ServiceArea.objects.defer("extent")
+        .select_related("source")
         .annotate(
             area_geojson=Coalesce(
                 AsGeoJSON("extent", precision=EXTENT_DECIMALS),
@@ -234,7 +239,7 @@ def service_areas_queryset() -> QuerySet[ServiceArea]:
 def location_prefetches(prefix: str = "") -> list[str | Prefetch[Any]]:
     """The prefetches a full location needs; ``prefix`` reaches the location from another model."""
     return [
-        Prefetch(f"{prefix}addresses", Address.objects.order_by("id")),
+        Prefetch(f"{prefix}addresses", Address.objects.select_related("source").order_by("id")),
         Prefetch(f"{prefix}phones", phones_queryset()),
         Prefetch(f"{prefix}schedules", schedules_queryset()),
         Prefetch(f"{prefix}languages", languages_queryset()),
@@ -404,6 +409,7 @@ def language(record: Language, ctx: Context) -> JSON:
         .put("name", record.name)
         .put("code", record.code)
         .put("note", record.note)
+        .put("provenance", provenance(record))
         .build()
     )
 
@@ -429,6 +435,7 @@ def phone(record: Phone, ctx: Context) -> JSON:
         .put("type", record.type)
         .text("description", record.description)
         .many("languages", record.languages.all(), language)
+        .put("provenance", provenance(record))
         .build()
     )
 
@@ -473,6 +480,7 @@ def schedule(record: Schedule, ctx: Context) -> JSON:
         .put("notes", record.notes)
         .put("tzid", record.timezone)
         .put("closed", True if record.is_closed else None)
+        .put("provenance", provenance(record))
         .build()
     )
 
@@ -490,6 +498,7 @@ def address(record: Address, ctx: Context) -> JSON:
         .required("postal_code", record.postal_code)
         .required("country", record.country)
         .required("address_type", record.address_type)
+        .put("provenance", provenance(record))
         .build()
     )
 
@@ -581,6 +590,8 @@ def service_areas(areas: Iterable[ServiceArea], ctx: Context) -> list[JSON]:
             .put("extent_type", "geojson" if extent is not None else None)
             .put("ags", area.ags)
             .put("excluded_ags", [other.ags for other in inside])
+            # Profile: the norm or page that makes the service responsible for this area.
+            .put("provenance", provenance(area))
             .build()
         )
     return out

@@ -97,6 +97,11 @@ class SlipPlace:
     transportation_de: Translated
 
     @property
+    def has_street(self) -> bool:
+        """A street is known (from a public page): the slip gives it without "not yet verified"."""
+        return any(a.address_1 for a in self.addresses)
+
+    @property
     def known(self) -> bool:
         """Whether any hours are recorded at all (else the slip says "not yet verified", not "closed")."""
         return any(day.regular_slots for day in self.days)

@@ -429,6 +429,12 @@ class PlaceView:
     name: Translated
     addresses: list[Any]
     directions_url: str
+
+    @property
+    def directions_by_address(self) -> bool:
+        """Whether a street is known (directions lead to the door, the map point is only near it)."""
+        return any(a.address_1 for a in self.addresses)
+
     opening: OpeningText
     week: list[hours.DayHours]
     accessibility: list[Any]

@@ -361,6 +361,7 @@ def test_it_serialises_every_related_record_as_hsds(client, rich):
         "postal_code": "45127",
         "country": "DE",
         "address_type": "physical",
+        "provenance": {"verification_state": "unverified"},
     }
     assert location["accessibility"][0]["details"] == "stufenloser Eingang"
     assert location["attributes"][0]["link_entity"] == "location"

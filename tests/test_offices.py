@@ -12,6 +12,7 @@ from django.test import Client
 
 from directory import models as m
 from directory.loaders import LoadError, load_catalogue
+from directory.places import resolve_place
 from directory.source_checks import check_sources
 from tests.test_loading import GOOD, catalogue_dir  # noqa: F401 (fixture)
 
@@ -30,6 +31,10 @@ def responsible(ags: str, service_type: str) -> list[str]:
 @pytest.mark.parametrize("city", OWN_ABH)
 def test_it_sends_a_grosse_kreisangehoerige_stadt_to_its_own_auslaenderbehoerde(city):
     name = m.Gemeinde.objects.get(ags=city).name
+    # By a postcode of the city, as a newcomer types it (one that names this town alone).
+    postcodes = m.PostcodeGemeinde.objects.filter(gemeinde_id=city, rank=0).values_list("postcode_id", flat=True)
+    places = [resolve_place(plz=code) for code in postcodes]
+    assert any(p.gemeinde is not None and p.gemeinde.ags == city for p in places), city
     assert responsible(city, "auslaenderbehoerde") == [f"Ausländerbehörde Stadt {name}"]
     # A small town of the same Kreis goes to the Kreis's office.
     neighbour = m.Gemeinde.objects.filter(kreis_id=city[:5]).exclude(ags__in=[*GKST_AGS]).first()
@@ -247,3 +252,36 @@ def test_it_flags_facts_from_pages_older_than_a_year_on_the_freshness_dashboard(
     m.Source.objects.filter(pk=phone.source.pk).update(date=dt.date.today() - dt.timedelta(days=30))
     rows = {row.service_id: row for row in freshness_rows(m.Service.objects.filter(pk=phone.service.pk))}
     assert not rows[phone.service.pk].old_source
+
+
+def test_it_reports_coverage_per_kind_of_office_and_writes_it_into_the_readme(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    (tmp_path / "README.md").write_text("# data\n", encoding="utf-8")
+    settings.DATA_DIR = tmp_path
+    out = StringIO()
+    call_command("coverage_report", "--write-readme", stdout=out)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "| Ausländerbehörde | 81 |" in text and "<!-- coverage:end -->" in text
+    assert "Offices the sources left without" in text
+    call_command("coverage_report", "--write-readme", stdout=StringIO())  # replaced, not appended
+    assert (tmp_path / "README.md").read_text(encoding="utf-8").count("<!-- coverage:start -->") == 1
+
+
+def test_the_api_gives_each_phone_its_page_and_filters_by_jobcenter_form(client: Client):
+    phone = (
+        m.Phone.objects.filter(service__isnull=False, source__read_on__isnull=False).select_related("source").first()
+    )
+    assert phone is not None and phone.source is not None
+    record = client.get(f"/api/hsds/services/{phone.service_id}").json()
+    served = next(p for p in record["phones"] if p["number"] == phone.number)
+    assert served["provenance"]["source"]["url"] == phone.source.url
+    assert phone.source.read_on is not None
+    assert served["provenance"]["source"]["read"] == phone.source.read_on.isoformat()
+    options = client.get("/api/hsds/services", {"jobcenter_form": "zugelassener-kommunaler-traeger"}).json()
+    assert options["total_items"] == 18
+    assert client.get("/api/hsds/services", {"jobcenter_form": "x"}).status_code == 400
+    site = client.get("/de/search/", {"jobcenter_form": "gemeinsame-einrichtung"})
+    assert site.status_code == 200 and len(site.context["cards"]) == 20
