@@ -583,7 +583,9 @@ def organizations(request: HttpRequest) -> HttpResponseBase:
     if text:
         queryset = queryset.filter(text_search(["name", "description"], text) | Q(alternate_name__icontains=text))
     if not full:
-        return listing(request, params, queryset.select_related("source"), hsds.organization_list_item, ctx)
+        return listing(
+            request, params, queryset.select_related("source", "contact_source"), hsds.organization_list_item, ctx
+        )
 
     def serialise(record: Organization, ctx: hsds.Context) -> hsds.JSON:
         return hsds.organization_full(record, ctx, full_service=full_service)

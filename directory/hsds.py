@@ -280,7 +280,13 @@ def service_full_prefetches(prefix: str = "", *, with_locations: bool = True) ->
     return prefetches
 
 
-SERVICE_ONE_TO_ONE = ("organization", "program", "source", "contact_source", "service_type__taxonomy")
+SERVICE_ONE_TO_ONE = (
+    "organization__contact_source",
+    "program",
+    "source",
+    "contact_source",
+    "service_type__taxonomy",
+)
 
 
 def service_list_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
@@ -297,7 +303,7 @@ def organization_full_queryset(organizations: QuerySet[Organization], *, full_se
     )
     if full_service:
         services = services.prefetch_related(*service_full_prefetches())
-    return organizations.select_related("source").prefetch_related(
+    return organizations.select_related("source", "contact_source").prefetch_related(
         Prefetch("funding", Funding.objects.order_by("id")),
         Prefetch("contacts", contacts_queryset()),
         Prefetch("phones", phones_queryset()),
@@ -653,6 +659,8 @@ def organization_fields(record: Organization, ctx: Context) -> Builder:
         .put("legal_status", record.legal_status)
         .put("uri", record.uri)
         .put("parent_organization_id", ident(record.parent_organization_id))
+        # Profile: the page the e-mail address and website come from.
+        .put("contact_source", source_json(record.contact_source) if record.contact_source is not None else None)
     )
 
 
