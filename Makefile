@@ -37,6 +37,8 @@ load:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	# A model change without its migration fails here, not on a deployment.
+	$(PY) manage.py makemigrations --check --dry-run -v0
 
 typecheck:
 	.venv/bin/mypy .
