@@ -689,9 +689,7 @@ class CatalogueLoader:
             "point": centroid or representative_point(gemeinde),
             "point_accuracy": m.PointAccuracy.POSTCODE if centroid else m.PointAccuracy.MUNICIPALITY,
             "gemeinde": gemeinde,
-            "source": page.source,
-            "verification_state": m.VerificationState.UNVERIFIED,
-            "last_verified_at": None,
+            **_unverified(page.source),
         }
         where = lambda: LoadError(CONTACTS_DIRECTORY, None, "address", f"office {office}")  # noqa: E731
         location: m.Location = upsert(
@@ -703,9 +701,7 @@ class CatalogueLoader:
             "address_1": page.street,
             "postal_code": page.postal_code,
             "city": page.city,
-            "source": page.source,
-            "verification_state": m.VerificationState.UNVERIFIED,
-            "last_verified_at": None,
+            **_unverified(page.source),
         }
         upsert(m.Address, stable_id("address", f"address/{key}"), address, report=self.report, where=where)
         return location
@@ -713,12 +709,18 @@ class CatalogueLoader:
     def _organization_contacts(self, organization: m.Organization, facts: office_facts.OfficeFacts) -> None:
         """The general contacts of a Kreis, a city or a chamber: the fallback way to reach an office it runs."""
         phones = facts.group("phones")
+        where = lambda: LoadError(CONTACTS_DIRECTORY, None, "phones", f"office {facts.office}")  # noqa: E731
         for number, phone in enumerate(phones.phones if phones else []):
             pk = stable_id("phone", f"{organization.pk}/page/{number}")
             self.written.add(pk)
-            values = {"organization": organization, "number": phone, **_page_provenance(phones)}  # type: ignore[arg-type]
-            where = lambda: LoadError(CONTACTS_DIRECTORY, None, "phones", f"office {facts.office}")  # noqa: E731
-            upsert(m.Phone, pk, values, report=self.report, where=where)
+            source = phones.source if phones else None
+            upsert(
+                m.Phone,
+                pk,
+                {"organization": organization, "number": phone, **_unverified(source)},
+                report=self.report,
+                where=where,
+            )
         address = facts.group("address")
         if address is not None:
             self._address_location(facts.office, address)
@@ -794,7 +796,7 @@ class CatalogueLoader:
         source = self._ref(item, "source", self.sources, required=True)
         verified = item.data.get("verified")
         if verified is None:
-            return {"source": source, "verification_state": m.VerificationState.UNVERIFIED, "last_verified_at": None}
+            return _unverified(source)
         if not isinstance(verified, dt.date):
             raise item.error("verified", f"{verified!r} is not a date (YYYY-MM-DD)")
         when = dt.datetime.combine(verified, dt.time(12), tzinfo=dt.UTC)
@@ -1081,7 +1083,7 @@ class CatalogueLoader:
             # A street address replaces the stand-in place at the seat (other places stay).
             location = self._address_location(item.key, address)
             self._link(item, service, location)
-            self._service_locations(item, service, skip_approximate=True)
+            self._service_locations(item, service, skip_seats=True)
         else:
             self._service_locations(item, service)
         self._languages(item, service)
@@ -1157,13 +1159,9 @@ class CatalogueLoader:
         public page (``page``) or another document (``source``) is where its fact comes from."""
         service: m.Service = values["service"]
         if page is not None:
-            provenance = _page_provenance(page)
+            provenance = _unverified(page.source)
         elif source is not None:
-            provenance = {
-                "source": source,
-                "verification_state": m.VerificationState.UNVERIFIED,
-                "last_verified_at": None,
-            }
+            provenance = _unverified(source)
         else:
             provenance = {
                 "source": service.source,
@@ -1200,12 +1198,12 @@ class CatalogueLoader:
                 name=self.area_names[ags],
             )
 
-    def _service_locations(self, item: Item, service: m.Service, *, skip_approximate: bool = False) -> None:
+    def _service_locations(self, item: Item, service: m.Service, *, skip_seats: bool = False) -> None:
         for key in self._list(item, "locations"):
             location = self.locations.get(str(key))
             if location is None:
                 raise item.error("locations", f"unknown location id {key!r}")
-            if skip_approximate and str(key).startswith(SEAT_LOCATION_PREFIXES):
+            if skip_seats and str(key).startswith(SEAT_LOCATION_PREFIXES):
                 continue
             self._link(item, service, location)
 
@@ -1213,9 +1211,7 @@ class CatalogueLoader:
         values = {
             "service": service,
             "location": location,
-            "source": service.source,
-            "verification_state": m.VerificationState.UNVERIFIED,
-            "last_verified_at": None,
+            **_unverified(service.source),
         }
         pk = stable_id("service-at-location", f"{service.pk}/{location.pk}")
         self.written.add(pk)
@@ -1280,9 +1276,9 @@ class CatalogueLoader:
                     target.data[name] = merged
 
 
-def _page_provenance(page: office_facts.PageFacts) -> dict[str, Any]:
-    """Facts read off a public page: that page is their source, and nobody has confirmed them yet."""
-    return {"source": page.source, "verification_state": m.VerificationState.UNVERIFIED, "last_verified_at": None}
+def _unverified(source: m.Source | None) -> dict[str, Any]:
+    """Provenance of facts nobody has confirmed yet: where they come from, and no verification."""
+    return {"source": source, "verification_state": m.VerificationState.UNVERIFIED, "last_verified_at": None}
 
 
 def _time(item: Item, value: Any) -> dt.time | None:

@@ -701,6 +701,11 @@ class Location(Record):
     def is_approximate(self) -> bool:
         return self.point_accuracy in {PointAccuracy.POSTCODE, PointAccuracy.MUNICIPALITY}
 
+    @property
+    def street_addresses(self) -> list[Address]:
+        """Its addresses that name a street (a page gave one), from the prefetched addresses."""
+        return [address for address in self.addresses.all() if address.address_1]
+
 
 class AddressType(models.TextChoices):
     PHYSICAL = "physical", "physical"

@@ -54,7 +54,7 @@ def fact_provenance(service: Service) -> list[Provenance]:
     found: dict[str, Source] = {}
     places = [sal.location for sal in service.service_at_locations.all()]
     for group, records in (
-        ("address", [a for place in places for a in place.addresses.all() if a.address_1]),
+        ("address", [a for place in places for a in place.street_addresses]),
         ("phones", list(service.phones.all())),
         ("hours", list(service.schedules.all())),
         ("languages", list(service.languages.all())),

@@ -99,7 +99,7 @@ class SlipPlace:
     @property
     def has_street(self) -> bool:
         """A street is known (from a public page): the slip gives it without "not yet verified"."""
-        return any(a.address_1 for a in self.addresses)
+        return bool(self.location.street_addresses)
 
     @property
     def known(self) -> bool:

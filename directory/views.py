@@ -433,7 +433,7 @@ class PlaceView:
     @property
     def directions_by_address(self) -> bool:
         """Whether a street is known (directions lead to the door, the map point is only near it)."""
-        return any(a.address_1 for a in self.addresses)
+        return bool(self.location.street_addresses)
 
     opening: OpeningText
     week: list[hours.DayHours]
@@ -506,7 +506,7 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
 def directions_url(location: Location) -> str:
     """Directions to the door: by the street address where one is known (a routing service finds the
     house even when our point is only the postcode's centre), else to the point."""
-    address = next((a for a in location.addresses.all() if a.address_1), None)
+    address = next(iter(location.street_addresses), None)
     if address is not None:
         text = f"{address.address_1}, {address.postal_code} {address.city}".replace("  ", " ")
         return f"https://www.openstreetmap.org/search?query={quote(text)}"
