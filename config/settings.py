@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "directory",
+    "public",
+    "api",
+    "exchange",
     "editorial",
 ]
 
@@ -103,8 +106,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "directory.context_processors.language_links",
-                "directory.geo_views.map_settings",
+                "public.context_processors.language_links",
+                "public.map.map_settings",
             ],
         },
     },

@@ -2,8 +2,10 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from directory import geo_views, referral, views
+from api import geo
 from editorial import views as editorial_views
+from public import map as public_map
+from public import referral, views
 
 admin.site.site_header = "Wegweiser NRW – Redaktion"
 admin.site.site_title = "Wegweiser NRW"
@@ -16,9 +18,9 @@ urlpatterns = [
     path("accounts/login/", editorial_views.login_view, name="login"),
     path("accounts/logout/", editorial_views.logout_view, name="logout"),
     path("manage/", include("editorial.urls")),
-    path("api/hsds/", include("directory.api_urls")),
-    path("api/geo/services.geojson", geo_views.services_geojson, name="services-geojson"),
-    path("api/geo/kreise.geojson", geo_views.kreise_geojson, name="kreise-geojson"),
+    path("api/hsds/", include("api.urls")),
+    path("api/geo/services.geojson", geo.services_geojson, name="services-geojson"),
+    path("api/geo/kreise.geojson", geo.kreise_geojson, name="kreise-geojson"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service-worker"),
     path("", views.root, name="root"),
@@ -34,12 +36,12 @@ urlpatterns += i18n_patterns(
     path("services/<str:service_id>/report/", views.report_problem, name="report-problem"),
     path("services/<str:service_id>/report/thanks/", views.report_thanks, name="report-thanks"),
     path("organizations/<str:organization_id>/", views.organization_detail, name="organization"),
-    path("map/", geo_views.map_view, name="map"),
+    path("map/", public_map.map_view, name="map"),
     path("referral/", referral.referral, name="referral"),
     path("offline/", views.offline, name="offline"),
     prefix_default_language=True,
 )
 
-handler400 = "directory.views.bad_request"
-handler404 = "directory.views.not_found"
-handler500 = "directory.views.server_error"
+handler400 = "public.views.bad_request"
+handler404 = "public.views.not_found"
+handler500 = "public.views.server_error"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,27 +17,10 @@ from directory.widgets import LocalOSMWidget
 PROVENANCE_FIELDS = ("source", "verification_state", "last_verified_at", "verified_by")
 
 
-@admin.action(description="Confirm: still correct (sets verified today)")
-def confirm_still_correct(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
-    """The same one-click confirmation as in /manage/: checked per record, logged as a staff action."""
-    from editorial.services import confirm_still_correct as confirm
-
-    confirmed = refused = 0
-    for record in queryset:
-        try:
-            confirm(record=record, user=request.user)  # type: ignore[arg-type]
-            confirmed += 1
-        except PermissionDenied:
-            refused += 1
-    messages.success(request, f"{confirmed} record(s) confirmed as still correct.")
-    if refused:
-        messages.warning(request, f"{refused} record(s) are not yours to confirm and were left as they were.")
-
-
 class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
-    """History (compare and revert) and the verification action for every catalogue record."""
+    """History (compare and revert) for every catalogue record; editorial/ adds the confirmation action."""
 
-    actions = [confirm_still_correct]
+    actions: list[Any] = []
     gis_widget = LocalOSMWidget  # type: ignore[assignment]  # the stubs want an instance; Django takes the class
     readonly_fields = ("created_at", "updated_at")
 
@@ -267,6 +248,3 @@ class ProblemReportAdmin(admin.ModelAdmin[m.ProblemReport]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-
-from directory import admin_import  # noqa: E402,F401

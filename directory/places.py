@@ -54,6 +54,11 @@ class PlaceError(models.TextChoices):
     OUT_OF_RANGE = "out_of_range", _("These coordinates do not exist (latitude −90…90, longitude −180…180).")
 
 
+# West, south, east, north of North Rhine-Westphalia: where the map starts, and what
+# "nearest first" means when a request names no bbox.
+NRW_BBOX = (5.86, 50.32, 9.47, 52.54)
+
+
 @dataclass(frozen=True)
 class PlaceResult:
     """Where the visitor is, as far as their input tells.
@@ -96,10 +101,10 @@ def clean_text(value: str) -> str:
 
 
 def with_point(queryset: models.QuerySet[_M], outer: str = "pk", prefix: str = "") -> models.QuerySet[_M]:
-    """Annotate ``representative``: the point :func:`directory.loaders.representative_point` picks, in SQL.
+    """Annotate ``representative``: the point that stands for a Gemeinde known only by its name (the one rule).
 
     The largest place of the Gemeinde's own name, else its largest place, else a point inside it —
-    so a Gemeinde found here sits where the loader placed its approximate locations. ``outer`` and
+    so a Gemeinde found here sits where importers place its approximate locations. ``outer`` and
     ``prefix`` let a Kreis queryset annotate its seat's point.
     """
     places = Place.objects.filter(gemeinde=OuterRef(outer)).order_by("-population").values("point")
@@ -118,6 +123,11 @@ def _point_of(record: models.Model) -> Point:
     point: Point = record.representative  # type: ignore[attr-defined]
     # Places are stored to 5 decimals; a computed point inside a polygon is rounded as the loader rounds it.
     return Point(round(point.x, 6), round(point.y, 6), srid=4326)
+
+
+def representative_point(gemeinde: Gemeinde) -> Point:
+    """Where an office known only by its Gemeinde is placed (:func:`with_point`, for one Gemeinde)."""
+    return _point_of(with_point(Gemeinde.objects.filter(pk=gemeinde.pk).only("pk", "name_folded", "geometry")).get())
 
 
 def _gemeinden() -> GemeindeQuerySet:

@@ -27,7 +27,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from directory import api_views
+from api import views as api_views
+from api.openapi import openapi_document
 from directory.models import (
     Accessibility,
     Address,
@@ -50,7 +51,6 @@ from directory.models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from directory.openapi import openapi_document
 from directory.translation import LANGUAGE_CODES
 
 pytestmark = pytest.mark.django_db

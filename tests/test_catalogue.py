@@ -4,9 +4,9 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 
-from directory.loaders import load_catalogue
 from directory.models import Kreis, Location, Organization, PointAccuracy, Program, Service, Taxonomy, TaxonomyTerm
 from directory.translation import LANGUAGE_CODES
+from exchange.loaders import load_catalogue
 
 pytestmark = pytest.mark.django_db
 

@@ -32,11 +32,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from directory import exports
 from directory import models as m
-from directory.imports import ImportFile, Outcome, run_import
 from directory.services import refresh_search_text
-from directory.spreadsheet import SHEET_COLUMNS, parse_hours, template_csv, template_xlsx
+from exchange import exports
+from exchange.imports import ImportFile, Outcome, run_import
+from exchange.spreadsheet import SHEET_COLUMNS, parse_hours, template_csv, template_xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -20,9 +20,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directory import exports
-from directory.imports import ImportFile, ImportReport, Outcome, run_import
-from directory.spreadsheet import SHEET_COLUMNS
+from exchange import exports
+from exchange.imports import ImportFile, ImportReport, Outcome, run_import
+from exchange.spreadsheet import SHEET_COLUMNS
 from tests.test_exchange import catalogue_state, row
 
 pytestmark = pytest.mark.django_db

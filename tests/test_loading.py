@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from directory.loaders import LoadError, load_catalogue, load_geography
 from directory.models import Gemeinde, Organization, Postcode, Service
+from exchange.loaders import LoadError, load_catalogue, load_geography
 
 pytestmark = pytest.mark.django_db
 

@@ -221,7 +221,7 @@ def test_it_renders_the_map_page_as_a_list_of_kreise_without_loading_leaflet(cli
     assert response.status_code == 200
     html = response.content.decode()
     scripts = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html)
-    assert any(src.endswith("directory/map.js") for src in scripts)
+    assert any(src.endswith("public/map.js") for src in scripts)
     assert not [src for src in scripts if "leaflet" in src]
     assert not re.search(r"<link[^>]*leaflet", html)
     assert not [url for url in re.findall(r"\s(?:src|href)=\"([^\"]*)\"", html) if "://" in url or url.startswith("//")]
@@ -262,7 +262,7 @@ def test_it_renders_the_map_button_for_a_service_page():
     points = [{"lat": 51.45657, "lon": 7.01228, "name": "Integration Point <Essen>", "approximate": True}]
 
     with translation.override("en"):
-        html = render_to_string("directory/_map_button.html", {"points": points})
+        html = render_to_string("public/_map_button.html", {"points": points})
 
     assert re.search(r"<button [^>]*hidden[^>]*>Show on map</button>", html)
     assert '<div id="map"' in html and 'role="region"' in html
@@ -276,6 +276,6 @@ def test_it_keeps_the_map_button_small():
     points = [{"lat": 51.45657, "lon": 7.01228, "name": "Integration Point Essen", "approximate": True}]
 
     with translation.override("en"):
-        html = render_to_string("directory/_map_button.html", {"points": points})
+        html = render_to_string("public/_map_button.html", {"points": points})
 
     assert len(gzip.compress(html.encode())) < 900

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.test import Client
 
 from directory import models as m
-from directory.loaders import LoadError, load_catalogue
 from directory.places import resolve_place
 from directory.source_checks import check_sources
+from exchange.loaders import LoadError, load_catalogue
 from tests.test_loading import GOOD, catalogue_dir  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,8 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db.models import F
 
-from directory.loaders import representative_point
 from directory.models import Gemeinde, Place
-from directory.places import PlaceError, resolve_place, with_point
+from directory.places import PlaceError, representative_point, resolve_place, with_point
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,6 @@ from django.apps import apps
 from django.conf import settings
 from django.http import QueryDict
 
-from directory.loaders import load_catalogue
 from directory.models import (
     Accessibility,
     AttendingType,
@@ -22,8 +21,9 @@ from directory.models import (
     TaxonomyTerm,
 )
 from directory.places import resolve_place
-from directory.search import SearchParams, parse_search_params, search_services
 from directory.services import refresh_search_text
+from exchange.loaders import load_catalogue
+from public.search import SearchParams, parse_search_params, search_services
 
 pytestmark = pytest.mark.django_db
 

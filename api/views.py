@@ -1,0 +1,694 @@
+"""The HSDS 3.0 API at /api/hsds/ with the Wegweiser NRW profile (docs/api.md, api/openapi.py).
+
+Function views that read their query parameters explicitly (a bad value is a 400 naming the parameter),
+build the query, and hand the records to directory/hsds.py. :func:`api_view` gives every view the same
+etiquette: no key, CORS for any origin, a per-client rate limit, ETag/Last-Modified with 304 answers,
+and JSON errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.cache import caches
+from django.db.models import CharField, Count, Exists, F, Max, Model, OuterRef, Q, QuerySet, Value
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import http_date
+
+from directory import hsds
+from directory.models import (
+    AGS_ANY_LEVEL,
+    Attribute,
+    Gemeinde,
+    GeographyDistance,
+    JobcenterForm,
+    Kreis,
+    Organization,
+    Record,
+    Regierungsbezirk,
+    Service,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+)
+from directory.places import resolve_place
+from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+MAX_SEARCH_LENGTH = 200
+MAX_RADIUS_METRES = 500_000
+NDJSON_CHUNK = 200
+# Profile filters: query parameter → the taxonomy whose term codes it takes.
+TERM_FILTERS = {"eligibility": "residence-status", "target_group": "target-group", "need": "need"}
+PROFILE_PATH = Path(settings.BASE_DIR) / "docs" / "api.md"
+NDJSON = "application/x-ndjson"
+COMPACT: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False}
+# A "+" left unencoded before a UTC offset arrives as a space: "2025-01-31T12:00:00 01:00".
+_UNENCODED_PLUS = re.compile(r"([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ([0-9]{2}(?::?[0-9]{2})?)$")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+_M = TypeVar("_M", bound=Model)
+_R = TypeVar("_R", bound=HttpResponseBase)
+
+
+class ApiError(Exception):
+    status = 400
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+
+class BadParameter(ApiError):
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}", parameter)
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+def error_response(status: int, message: str, parameter: str | None = None) -> JsonResponse:
+    body: dict[str, str] = {"error": message}
+    if parameter:
+        body["parameter"] = parameter
+    return JsonResponse(body, status=status, json_dumps_params=COMPACT)
+
+
+# --- Etiquette: CORS, rate limit, caching --------------------------------------------------------------------
+
+
+def clock() -> float:
+    """Seconds since the epoch (a function so that tests can stop the clock)."""
+    return time.time()
+
+
+def rate_limit_wait(request: HttpRequest) -> int | None:
+    """Seconds the client must wait, or None if this request is within its limit.
+
+    A fixed one-minute window per client address, counted in Django's cache. With the default
+    LocMemCache the count is per process: N gunicorn workers allow up to N times the limit. A shared
+    cache (``HSDS_RATE_LIMIT_CACHE`` names one of ``CACHES``) makes it one limit. The address is
+    hashed, so no client address is kept in the cache.
+    """
+    limit: int = getattr(settings, "HSDS_RATE_LIMIT_PER_MINUTE", 600)
+    if not limit:
+        return None
+    now = clock()
+    window = int(now // 60)
+    client = hashlib.sha256(f"{settings.SECRET_KEY}|{request.META.get('REMOTE_ADDR', '')}".encode()).hexdigest()
+    key = f"hsds-rate:{client[:32]}:{window}"
+    cache = caches[getattr(settings, "HSDS_RATE_LIMIT_CACHE", "default")]
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count <= limit:
+        return None
+    return max(1, math.ceil((window + 1) * 60 - now))
+
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Retry-After, Content-Language",
+}
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+
+
+def preflight(request: HttpRequest) -> HttpResponseBase:
+    response = HttpResponse(status=204)
+    response["Allow"] = ALLOWED_METHODS
+    response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", "Accept, Accept-Language, If-None-Match, If-Modified-Since"
+    )
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """GET and HEAD for anyone: CORS, OPTIONS preflight, rate limit, JSON errors, public caching."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "OPTIONS":
+            response = preflight(request)
+        elif request.method not in ("GET", "HEAD"):
+            response = error_response(405, f"method {request.method} not allowed; this API is read-only")
+            response["Allow"] = ALLOWED_METHODS
+        elif (wait := rate_limit_wait(request)) is not None:
+            limit = getattr(settings, "HSDS_RATE_LIMIT_PER_MINUTE", 600)
+            response = error_response(429, f"rate limit of {limit} requests per minute exceeded; retry in {wait} s")
+            response["Retry-After"] = str(wait)
+            response["Cache-Control"] = "no-store"
+        else:
+            try:
+                response = view(request, *args, **kwargs)
+            except ApiError as exc:
+                response = error_response(exc.status, exc.message, exc.parameter)
+            if response.status_code in (200, 304, 404):
+                seconds = getattr(settings, "PUBLIC_CACHE_SECONDS", 300)
+                response["Cache-Control"] = f"public, max-age={seconds}"
+        for header, value in CORS_HEADERS.items():
+            response[header] = value
+        return response
+
+    return wrapper
+
+
+def conditional(request: HttpRequest, response: _R, last_modified: datetime | None) -> _R | HttpResponseBase:
+    """Answer 304 when the client's copy (If-None-Match, else If-Modified-Since) is current."""
+    timestamp = int(last_modified.timestamp()) if last_modified is not None else None
+    if timestamp is not None:
+        response["Last-Modified"] = http_date(timestamp)
+    answer = get_conditional_response(request, etag=response["ETag"], last_modified=timestamp)
+    if answer is None:
+        return response
+    for header in ("ETag", "Last-Modified", "Content-Language"):
+        if header in response:
+            answer[header] = response[header]
+    return answer
+
+
+def json_response(request: HttpRequest, payload: Any, ctx: hsds.Context | None = None) -> HttpResponseBase:
+    """JSON with a strong ETag (a hash of the body) and Last-Modified (the newest record in it)."""
+    body = json.dumps(payload, **COMPACT).encode()
+    response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+    if ctx is not None:
+        response["Content-Language"] = ctx.language
+    return conditional(request, response, ctx.last_modified if ctx else None)
+
+
+def record_models() -> list[type[Record]]:
+    return [model for model in apps.get_app_config("directory").get_models() if issubclass(model, Record)]
+
+
+def catalogue_state() -> tuple[str, datetime | None]:
+    """A fingerprint of the whole catalogue (rows and newest change per table) and its newest change.
+
+    One query. Every save bumps a table's newest ``updated_at`` and every insert or delete its row
+    count, so it can validate a streamed answer whose records are not known before it is sent.
+    """
+    queries = [
+        model._default_manager.order_by()
+        .values(record_table=Value(model._meta.label, output_field=CharField()))
+        .annotate(record_rows=Count("pk"), record_latest=Max("updated_at"))
+        .values_list("record_table", "record_rows", "record_latest")
+        for model in record_models()
+    ]
+    rows = sorted(queries[0].union(*queries[1:], all=True), key=lambda row: row[0])
+    latest = max((row[2] for row in rows if row[2] is not None), default=None)
+    return repr(rows), latest
+
+
+def ndjson_response(
+    request: HttpRequest, queryset: QuerySet[_M], serialise: Callable[[_M, hsds.Context], hsds.JSON], ctx: hsds.Context
+) -> HttpResponseBase:
+    """Every result, one JSON object per line, streamed without pagination."""
+    state, latest = catalogue_state()
+    digest = hashlib.sha256(f"{state}|{request.get_full_path()}".encode()).hexdigest()[:40]
+
+    def lines() -> Iterator[bytes]:
+        for record in queryset.iterator(chunk_size=NDJSON_CHUNK):
+            yield json.dumps(serialise(record, ctx), **COMPACT).encode() + b"\n"
+
+    response = StreamingHttpResponse(lines(), content_type=NDJSON)
+    response["ETag"] = f'W/"{digest}"'
+    response["Content-Language"] = ctx.language
+    return conditional(request, response, latest)
+
+
+# --- Reading the query parameters ----------------------------------------------------------------------------
+
+
+def parse_uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        return None
+
+
+class Params:
+    """The request's query parameters, each read and checked when a view asks for it."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.query = request.GET
+
+    def raw(self, name: str) -> str:
+        return self.query.get(name, "").strip()
+
+    def language(self) -> str:
+        code = self.raw("lang") or FALLBACK_LANGUAGE
+        if code not in LANGUAGE_CODES:
+            raise BadParameter("lang", f"must be one of {', '.join(LANGUAGE_CODES)}")
+        return code
+
+    def context(self) -> hsds.Context:
+        return hsds.Context(language=self.language())
+
+    def integer(self, name: str, low: int, high: int, default: int | None = None) -> int | None:
+        raw = self.raw(name)
+        if not raw:
+            return default
+        if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
+            raise BadParameter(name, f"must be a whole number from {low} to {high}")
+        return int(raw)
+
+    def page(self) -> tuple[int, int]:
+        page = self.integer("page", 1, MAX_PAGE, 1)
+        per_page = self.integer("per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE)
+        assert page is not None and per_page is not None
+        return page, per_page
+
+    def boolean(self, name: str) -> bool:
+        raw = self.raw(name).lower()
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE or raw == "":
+            return False
+        raise BadParameter(name, "must be true or false")
+
+    def uuid(self, name: str) -> uuid.UUID | None:
+        raw = self.raw(name)
+        if not raw:
+            return None
+        value = parse_uuid(raw)
+        if value is None:
+            raise BadParameter(name, "must be a UUID")
+        return value
+
+    def search(self) -> str:
+        text = " ".join(self.raw("search").split())
+        if len(text) > MAX_SEARCH_LENGTH:
+            raise BadParameter("search", f"must be at most {MAX_SEARCH_LENGTH} characters")
+        return text
+
+    def modified_after(self) -> datetime | None:
+        raw = self.raw("modified_after")
+        if not raw:
+            return None
+        try:
+            moment = parse_datetime(_UNENCODED_PLUS.sub(r"\1+\2", raw))
+            day = parse_date(raw) if moment is None else None
+        except ValueError:
+            moment = day = None
+        if moment is None and day is not None:
+            moment = datetime(day.year, day.month, day.day)
+        if moment is None:
+            raise BadParameter("modified_after", "must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00+01:00")
+        if timezone.is_naive(moment):  # local time, as everything on this site
+            moment = timezone.make_aware(moment, timezone.get_default_timezone())
+        return moment
+
+    def format(self) -> str:
+        value = self.raw("format").lower() or "json"
+        if value not in ("json", "ndjson"):
+            raise BadParameter("format", "must be json or ndjson")
+        return value
+
+    def coordinate(self, name: str, limit: int) -> float | None:
+        raw = self.raw(name)
+        if not raw:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not -limit <= value <= limit:
+            raise BadParameter(name, f"must be a number from -{limit} to {limit} (degrees, WGS 84)")
+        return value
+
+    def terms(self) -> dict[str, str]:
+        """The profile's term filters (eligibility, target_group, need), each code checked: one query."""
+        given = {name: self.raw(name) for name in TERM_FILTERS if self.raw(name)}
+        if not given:
+            return {}
+        known = set(
+            TaxonomyTerm.objects.filter(
+                taxonomy__key__in=[TERM_FILTERS[name] for name in given], code__in=given.values()
+            ).values_list("taxonomy__key", "code")
+        )
+        for name, code in given.items():
+            if (TERM_FILTERS[name], code) not in known:
+                raise BadParameter(name, f"unknown {TERM_FILTERS[name]} code {code!r}")
+        return given
+
+    def ags(self) -> str | None:
+        code = self.raw("ags")
+        if not code:
+            return None
+        if not re.fullmatch(AGS_ANY_LEVEL, code) or not code.startswith("05"):
+            raise BadParameter("ags", "must be an AGS of North Rhine-Westphalia: 05, 3, 5 or 8 digits")
+        level: type[Model] | None = {8: Gemeinde, 5: Kreis, 3: Regierungsbezirk}.get(len(code))
+        if level is not None and not level._default_manager.filter(pk=code).exists():
+            raise BadParameter("ags", f"unknown AGS {code}")
+        return code
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the client asked about: a point to measure from, a radius, and the Gemeinden of a postcode."""
+
+    point: Point | None = None
+    radius: int | None = None
+    gemeinden: tuple[str, ...] = ()
+
+
+def read_place(params: Params) -> Place:
+    """``lat``/``lon`` (profile) or ``postcode`` (HSDS); ``radius`` (profile) or ``proximity`` (HSDS) in metres."""
+    lat, lon = params.coordinate("lat", 90), params.coordinate("lon", 180)
+    if (lat is None) != (lon is None):
+        raise BadParameter("lon" if lon is None else "lat", "lat and lon must be given together")
+    radius = params.integer("radius", 1, MAX_RADIUS_METRES)
+    proximity = params.integer("proximity", 1, MAX_RADIUS_METRES)
+    if radius is not None and proximity is not None:
+        raise BadParameter("proximity", "give either radius or proximity, not both")
+    distance = radius if radius is not None else proximity
+    postcode = params.raw("postcode")
+    gemeinden: tuple[str, ...] = ()
+    point = Point(lon, lat, srid=4326) if lat is not None and lon is not None else None
+    if postcode:
+        place = resolve_place(plz=postcode)
+        if place.error is not None:
+            raise BadParameter("postcode", str(place.error.label))
+        gemeinden = tuple(g.ags for g in place.choices) if place.is_ambiguous else (str(place.ags),)
+        point = point or place.point
+    if distance is not None and point is None:
+        name = "radius" if radius is not None else "proximity"
+        raise BadParameter(name, "needs a point to measure from: lat and lon, or postcode")
+    return Place(point=point, radius=distance, gemeinden=gemeinden)
+
+
+def responsible_services(ags_codes: tuple[str, ...] | list[str]) -> QuerySet[Service]:
+    """Services responsible for any of the places (Service.objects.responsible_for, per code)."""
+    condition = Q()
+    for code in ags_codes:
+        condition |= Q(pk__in=Service.objects.responsible_for(code).values("pk"))
+    return Service.objects.filter(condition)
+
+
+def service_filters(params: Params, place: Place) -> Q:
+    """The conditions on a service that /services and /service_at_locations share."""
+    condition = Q()
+    text = params.search()
+    if text:
+        condition &= Q(pk__in=Service.objects.matching(text).values("pk"))
+    term_id = params.uuid("taxonomy_term_id")
+    if term_id is not None:
+        condition &= Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term_id=term_id))) | Q(
+            service_type_id=term_id
+        )
+    taxonomy_id = params.uuid("taxonomy_id")
+    if taxonomy_id is not None:
+        condition &= Q(
+            Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy_id=taxonomy_id))
+        ) | Q(service_type__taxonomy_id=taxonomy_id)
+    organization_id = params.uuid("organization_id")
+    if organization_id is not None:
+        condition &= Q(organization_id=organization_id)
+    form = params.raw("jobcenter_form")
+    if form:
+        if form not in JobcenterForm.values:
+            raise BadParameter("jobcenter_form", f"unknown form {form!r} (use {', '.join(JobcenterForm.values)})")
+        condition &= Q(jobcenter_form=form)
+    for name, code in params.terms().items():
+        if name == "eligibility":  # a service that names no residence status is open to everyone
+            matching = Service.objects.eligible(code)
+        else:
+            matching = Service.objects.with_term(TERM_FILTERS[name], code)
+        condition &= Q(pk__in=matching.values("pk"))
+    ags = params.ags()
+    if ags is not None:
+        condition &= Q(pk__in=Service.objects.responsible_for(ags).values("pk"))
+    if place.gemeinden:
+        condition &= Q(pk__in=responsible_services(place.gemeinden).values("pk"))
+    return condition
+
+
+def on_service(condition: Q) -> Q:
+    """The same condition on the service of a service-at-location."""
+    return Q(service__in=Service.objects.filter(condition).values("pk"))
+
+
+# --- Pages ---------------------------------------------------------------------------------------------------
+
+
+def listing(
+    request: HttpRequest,
+    params: Params,
+    queryset: QuerySet[_M],
+    serialise: Callable[[_M, hsds.Context], hsds.JSON],
+    ctx: hsds.Context,
+) -> HttpResponseBase:
+    """One page of results in the HSDS envelope, or (``format=ndjson``) all of them, one per line."""
+    if params.format() == "ndjson":
+        return ndjson_response(request, queryset, serialise, ctx)
+    page, per_page = params.page()
+    total = queryset.count()
+    records = list(queryset[(page - 1) * per_page : page * per_page])
+    contents = [serialise(record, ctx) for record in records]
+    total_pages = max(1, math.ceil(total / per_page))
+    envelope = {
+        "total_items": total,
+        "total_pages": total_pages,
+        "page_number": page,
+        "size": len(contents),
+        "first_page": page == 1,
+        "last_page": page >= total_pages,
+        "empty": not contents,
+        "contents": contents,
+    }
+    return json_response(request, envelope, ctx)
+
+
+def get_or_404(queryset: QuerySet[_M], kind: str, record_id: str) -> _M:
+    pk = parse_uuid(record_id)
+    record = queryset.filter(pk=pk).first() if pk is not None else None
+    if record is None:
+        raise NotFound(f"no {kind} with id {record_id!r}")
+    return record
+
+
+def nearest_first(queryset: QuerySet[_M], radius: int | None) -> QuerySet[_M]:
+    """``queryset``, annotated with ``distance_m``, within ``radius`` metres, nearest first (no location last).
+
+    Ties (and the results without a location) are in id order, so that pages neither skip nor repeat.
+    """
+    if radius is not None:
+        queryset = queryset.filter(distance_m__lte=radius)
+    return queryset.order_by(F("distance_m").asc(nulls_last=True), "id")
+
+
+# --- Views ---------------------------------------------------------------------------------------------------
+
+
+@api_view
+def root(request: HttpRequest) -> HttpResponseBase:
+    return json_response(
+        request,
+        {
+            "version": hsds.HSDS_VERSION,
+            "profile": request.build_absolute_uri(reverse("hsds-profile")),
+            "openapi_url": request.build_absolute_uri(reverse("hsds-openapi")),
+            "title": "Wegweiser NRW",
+            "languages": list(LANGUAGE_CODES),
+            "default_language": FALLBACK_LANGUAGE,
+            "timezone": hsds.TIMEZONE,
+        },
+    )
+
+
+@api_view
+def profile(request: HttpRequest) -> HttpResponseBase:
+    """The German profile: docs/api.md, as Markdown."""
+    body = PROFILE_PATH.read_bytes()
+    response = HttpResponse(body, content_type="text/markdown; charset=utf-8")
+    response["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+    return conditional(request, response, None)
+
+
+@api_view
+def services(request: HttpRequest) -> HttpResponseBase:
+    params = Params(request)
+    ctx = params.context()
+    minimal, full = params.boolean("minimal"), params.boolean("full")
+    if minimal and full:
+        raise BadParameter("minimal", "minimal and full cannot be combined")
+    place = read_place(params)
+    services = Service.objects.filter(service_filters(params, place))
+    modified_after = params.modified_after()
+    if modified_after is not None:
+        services = services.filter(
+            Q(updated_at__gte=modified_after)
+            | Q(organization__updated_at__gte=modified_after)
+            | Q(program__updated_at__gte=modified_after)
+        )
+    queryset = nearest_first(services.near(place.point), place.radius) if place.point else services.order_by("id")
+    if minimal:
+        return listing(request, params, queryset.only("id", "name", "status", "updated_at"), hsds.service_minimal, ctx)
+    if full:
+        return listing(request, params, hsds.service_full_queryset(queryset), hsds.service_full, ctx)
+    return listing(request, params, hsds.service_list_queryset(queryset), hsds.service_list_item, ctx)
+
+
+@api_view
+def service(request: HttpRequest, service_id: str) -> HttpResponseBase:
+    ctx = Params(request).context()
+    record = get_or_404(hsds.service_full_queryset(Service.objects.all()), "service", service_id)
+    return json_response(request, hsds.service_full(record, ctx), ctx)
+
+
+def text_search(fields: list[str], text: str) -> Q:
+    """Any of the translated ``fields`` contains ``text`` (ignoring case) in any language."""
+    condition = Q()
+    for name in fields:
+        for code in LANGUAGE_CODES:
+            condition |= Q(**{f"{name}__{code}__icontains": text})
+    return condition
+
+
+@api_view
+def organizations(request: HttpRequest) -> HttpResponseBase:
+    params = Params(request)
+    ctx = params.context()
+    full, full_service = params.boolean("full"), params.boolean("full_service")
+    queryset = Organization.objects.order_by("id")
+    text = params.search()
+    if text:
+        queryset = queryset.filter(text_search(["name", "description"], text) | Q(alternate_name__icontains=text))
+    if not full:
+        return listing(
+            request, params, queryset.select_related("source", "contact_source"), hsds.organization_list_item, ctx
+        )
+
+    def serialise(record: Organization, ctx: hsds.Context) -> hsds.JSON:
+        return hsds.organization_full(record, ctx, full_service=full_service)
+
+    return listing(
+        request, params, hsds.organization_full_queryset(queryset, full_service=full_service), serialise, ctx
+    )
+
+
+@api_view
+def organization(request: HttpRequest, organization_id: str) -> HttpResponseBase:
+    params = Params(request)
+    ctx = params.context()
+    full_service = params.boolean("full_service")
+    queryset = hsds.organization_full_queryset(Organization.objects.all(), full_service=full_service)
+    record = get_or_404(queryset, "organization", organization_id)
+    return json_response(request, hsds.organization_full(record, ctx, full_service=full_service), ctx)
+
+
+@api_view
+def service_at_locations(request: HttpRequest) -> HttpResponseBase:
+    params = Params(request)
+    ctx = params.context()
+    full = params.boolean("full")
+    place = read_place(params)
+    condition = service_filters(params, place)
+    queryset = ServiceAtLocation.objects.all()
+    if condition:
+        queryset = queryset.filter(on_service(condition))
+    modified_after = params.modified_after()
+    if modified_after is not None:
+        queryset = queryset.filter(
+            Q(updated_at__gte=modified_after)
+            | Q(service__updated_at__gte=modified_after)
+            | Q(location__updated_at__gte=modified_after)
+        )
+    if place.point is not None:
+        queryset = nearest_first(
+            queryset.annotate(distance_m=GeographyDistance("location__point", place.point)), place.radius
+        )
+    else:
+        queryset = queryset.order_by("id")
+    if full:
+        return listing(
+            request, params, hsds.service_at_location_full_queryset(queryset), hsds.service_at_location_full, ctx
+        )
+    return listing(
+        request, params, hsds.service_at_location_list_queryset(queryset), hsds.service_at_location_list_item, ctx
+    )
+
+
+@api_view
+def service_at_location(request: HttpRequest, service_at_location_id: str) -> HttpResponseBase:
+    ctx = Params(request).context()
+    queryset = hsds.service_at_location_full_queryset(ServiceAtLocation.objects.all())
+    record = get_or_404(queryset, "service_at_location", service_at_location_id)
+    return json_response(request, hsds.service_at_location_full(record, ctx), ctx)
+
+
+@api_view
+def taxonomies(request: HttpRequest) -> HttpResponseBase:
+    params = Params(request)
+    ctx = params.context()
+    queryset = Taxonomy.objects.order_by("id")
+    text = params.search()
+    if text:
+        queryset = queryset.filter(text_search(["name", "description"], text) | Q(key__icontains=text))
+    return listing(request, params, queryset, hsds.taxonomy, ctx)
+
+
+@api_view
+def taxonomy(request: HttpRequest, taxonomy_id: str) -> HttpResponseBase:
+    ctx = Params(request).context()
+    record = get_or_404(Taxonomy.objects.all(), "taxonomy", taxonomy_id)
+    return json_response(request, hsds.taxonomy(record, ctx), ctx)
+
+
+@api_view
+def taxonomy_terms(request: HttpRequest) -> HttpResponseBase:
+    params = Params(request)
+    ctx = params.context()
+    queryset = TaxonomyTerm.objects.order_by("id")
+    text = params.search()
+    if text:
+        queryset = queryset.filter(text_search(["name", "description"], text) | Q(code__icontains=text))
+    taxonomy_id = params.uuid("taxonomy_id")
+    if taxonomy_id is not None:
+        queryset = queryset.filter(taxonomy_id=taxonomy_id)
+    parent_id = params.uuid("parent_id")
+    if parent_id is not None:
+        queryset = queryset.filter(parent_id=parent_id)
+    if params.boolean("top_only"):
+        queryset = queryset.filter(parent__isnull=True)
+    return listing(request, params, hsds.taxonomy_terms_queryset(queryset), hsds.taxonomy_term, ctx)
+
+
+@api_view
+def taxonomy_term(request: HttpRequest, taxonomy_term_id: str) -> HttpResponseBase:
+    ctx = Params(request).context()
+    record = get_or_404(hsds.taxonomy_terms_queryset(TaxonomyTerm.objects.all()), "taxonomy_term", taxonomy_term_id)
+    return json_response(request, hsds.taxonomy_term(record, ctx), ctx)
+
+
+@api_view
+def not_found(request: HttpRequest, path: str = "") -> HttpResponseBase:
+    raise NotFound(f"no such endpoint: {request.path}; see {reverse('hsds-openapi')}")

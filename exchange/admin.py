@@ -1,0 +1,227 @@
+"""The editors' import and export page in the admin: upload, dry run, confirm, progress, report.
+
+Importing is no model, so the page joins the default admin site directly: its URLs go before the site's
+own, and the directory app lists it among its models. Editors are staff who may change services.
+
+An upload is always checked first (a dry run, streamed as it goes: progress lines, then the report); the
+file waits in the session for the editor to confirm, and is imported again, for real, in one transaction.
+Keeping it in the session (the database) rather than on one server's disk lets the confirming request
+reach any app server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import URLPattern, URLResolver, path, re_path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from exchange.exports import export_zip
+from exchange.imports import FORMATS, Importer, ImportFile, Outcome, Progress, detect_format
+from exchange.spreadsheet import SHEET_COLUMNS, TEMPLATE_RULES, taxonomy_codes, template_csv, template_xlsx
+
+SESSION_KEY = "directory_import_upload"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # kept in the session until confirmed; larger files: manage.py import_catalogue
+TEMPLATE = "admin/exchange/import/"
+PROGRESS_MARK = "<!--import-progress-->"
+REPORT_MARK = "<!--import-report-->"
+FORMAT_CHOICES = [
+    ("", "automatisch (nach Dateiendung)"),
+    ("csv", "Tabelle als CSV"),
+    ("xlsx", "Excel-Tabelle (XLSX)"),
+    ("hsds", "HSDS-Datenpaket (ZIP, wie der Export)"),
+]
+
+
+def can_import(user: Any) -> bool:
+    """Editors: active staff who may change services."""
+    return bool(user.is_active and user.is_staff and user.has_perm("directory.change_service"))
+
+
+def _editors_only(request: HttpRequest) -> None:
+    if not can_import(request.user):
+        raise PermissionDenied
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Datei")
+    format = forms.ChoiceField(label="Format", choices=FORMAT_CHOICES, required=False)
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"Die Datei ist größer als {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
+                "größere bitte mit manage.py import_catalogue einlesen."
+            )
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("file")
+        if upload is not None and not data.get("format") and detect_format(ImportFile(upload.name)) is None:
+            self.add_error("format", "Das Format ist am Dateinamen nicht zu erkennen: bitte wählen.")
+        return data
+
+
+def upload_view(request: HttpRequest) -> HttpResponseBase:
+    _editors_only(request)
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read()
+            file_format = form.cleaned_data["format"] or detect_format(ImportFile(upload.name)) or ""
+            token = secrets.token_urlsafe(16)
+            request.session[SESSION_KEY] = {
+                "token": token,
+                "name": upload.name,
+                "format": file_format,
+                "data": base64.b64encode(data).decode(),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+            return stream_import(request, ImportFile(upload.name, data), file_format, dry_run=True, token=token)
+    else:
+        form = UploadForm()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Angebote importieren",
+        "form": form,
+        "columns": SHEET_COLUMNS,
+        "rules": TEMPLATE_RULES,
+        "codes": taxonomy_codes(),
+        "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+    }
+    return render(request, TEMPLATE + "upload.html", context)
+
+
+@require_POST
+def confirm_view(request: HttpRequest) -> HttpResponseBase:
+    _editors_only(request)
+    stored = request.session.get(SESSION_KEY)
+    if not stored or not secrets.compare_digest(str(stored.get("token")), request.POST.get("token", "")):
+        return redirect("admin:directory_import")
+    data = base64.b64decode(stored["data"])
+    if hashlib.sha256(data).hexdigest() != stored["sha256"] or stored["format"] not in FORMATS:
+        return redirect("admin:directory_import")
+    del request.session[SESSION_KEY]
+    return stream_import(request, ImportFile(stored["name"], data), stored["format"], dry_run=False, token="")
+
+
+def stream_import(
+    request: HttpRequest, upload: ImportFile, file_format: str, *, dry_run: bool, token: str
+) -> StreamingHttpResponse:
+    """The page, sent as the import goes: head, a progress line every few rows, then the report."""
+    title = f"{'Probelauf' if dry_run else 'Import'}: {upload.name}"
+    page = render_to_string(TEMPLATE + "run.html", {**admin.site.each_context(request), "title": title}, request)
+    head, rest = page.split(PROGRESS_MARK, 1)
+    middle, tail = rest.split(REPORT_MARK, 1)
+    get_token(request)  # the report's confirm form needs the CSRF cookie, which is set before streaming starts
+    importer = Importer(upload, dry_run=dry_run, file_format=file_format, user=request.user)
+
+    def body() -> Iterator[str]:
+        yield head
+        for progress in importer.run():
+            yield progress_line(progress)
+        yield middle
+        report = importer.report
+        changes = any(row.outcome in (Outcome.CREATED, Outcome.CHANGED) for row in report.rows)
+        context = {
+            "report": report,
+            "token": token,
+            "can_confirm": dry_run and report.ok and changes,
+            "nothing_to_do": report.ok and not changes,
+            "counts": ", ".join(f"{n} {outcome}" for outcome, n in report.outcomes().items() if n) or "keine",
+            "records": sorted(report.records.items()),
+        }
+        yield render_to_string(TEMPLATE + "report.html", context, request)
+        yield tail
+
+    response = StreamingHttpResponse(body(), content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    response["X-Accel-Buffering"] = "no"  # a proxy must pass progress lines on as they come
+    return response
+
+
+def progress_line(progress: Progress) -> str:
+    return str(format_html('<p role="status">{} von {} Zeilen {}</p>\n', progress.done, progress.total, progress.stage))
+
+
+def template_view(request: HttpRequest, file_format: str) -> HttpResponse:
+    _editors_only(request)
+    if file_format == "xlsx":
+        content = template_xlsx()
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        content, content_type = template_csv(), "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="wegweiser-vorlage.{file_format}"'
+    return response
+
+
+def export_view(request: HttpRequest) -> FileResponse:
+    """The whole catalogue as the HSDS data package (zip), as ``manage.py export_hsds --format zip`` writes it."""
+    _editors_only(request)
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    export_zip(spool)
+    spool.seek(0)
+    return FileResponse(spool, as_attachment=True, filename="wegweiser-nrw-hsds.zip", content_type="application/zip")
+
+
+def import_urls() -> list[URLPattern | URLResolver]:
+    site = admin.site
+    return [
+        path("directory/import/", site.admin_view(upload_view), name="directory_import"),
+        path("directory/import/confirm/", site.admin_view(confirm_view), name="directory_import_confirm"),
+        re_path(
+            r"^directory/import/vorlage\.(?P<file_format>xlsx|csv)$",
+            site.admin_view(template_view),
+            name="directory_import_template",
+        ),
+        path("directory/export/hsds.zip", site.admin_view(export_view), name="directory_export"),
+    ]
+
+
+_site_urls = admin.site.get_urls
+_site_app_list = admin.site.get_app_list
+
+
+def get_urls() -> list[URLPattern | URLResolver]:
+    return [*import_urls(), *_site_urls()]
+
+
+def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[Any]:
+    """The site's apps; for editors, the directory app also lists the import page."""
+    apps = _site_app_list(request, app_label)
+    if can_import(request.user):
+        for app in apps:
+            if app["app_label"] == "directory":
+                app["models"].append(
+                    {
+                        "name": "Import / Export",
+                        "object_name": "CatalogueImport",
+                        "perms": {"add": False, "change": False, "delete": False, "view": True},
+                        "admin_url": reverse("admin:directory_import", current_app=admin.site.name),
+                        "add_url": None,
+                        "view_only": True,
+                    }
+                )
+                app["models"].sort(key=lambda model: model["name"])
+    return apps
+
+
+admin.site.get_urls = get_urls  # type: ignore[method-assign]
+admin.site.get_app_list = get_app_list  # type: ignore[method-assign]

@@ -1,0 +1,1233 @@
+"""Editors' spreadsheets (CSV or XLSX): one row per service with its place, German column headers.
+
+The columns are :data:`SHEET_COLUMNS` (the template, :func:`template_xlsx`, documents them on its first
+sheet). A row is matched to the service it created before by its list (Quelle) and the list's own id
+(Quell-ID). Cells follow two rules an editor can rely on:
+
+- an **empty cell leaves** the field as it is (a new service simply lacks it);
+- a cell holding only **"-" clears** it.
+
+A list cell (Telefon, Sprachen, Bedarfe, Zuständig für …) replaces the whole list; the address cells
+(Standort, Straße, PLZ, Ort, Breitengrad, Längengrad) count together: given any, they describe the
+service's place completely. A changed German text drops the translations of the old text, unless the
+row gives new ones. Writing follows the rules of exchange/imports.py: all or nothing, history reason
+"import: <file name>".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.utils.text import slugify
+
+from directory import models as m
+from directory.hours import WEEKDAY_CODES
+from directory.places import representative_point
+from directory.services import refresh_search_text
+from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
+from exchange.imports import (
+    ID_NAMESPACE,
+    PROGRESS_EVERY,
+    ImportFile,
+    ImportReport,
+    Outcome,
+    Problem,
+    Progress,
+    Rejected,
+    RowResult,
+    Writer,
+    area_names,
+    import_id,
+)
+
+MAX_ROWS = 20_000
+MAX_COLUMNS = 200
+
+# --- Reading cells ---------------------------------------------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+URL = URLValidator(schemes=["http", "https"])
+EMAIL = EmailValidator()
+
+
+def check_url(value: str) -> str:
+    """An http(s) URL; "www.example.de" gets https:// (editors write it so)."""
+    if not re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+        value = f"https://{value}"
+    try:
+        URL(value)
+    except ValidationError as exc:
+        raise ValueError(f"„{value}“ ist keine gültige Internetadresse (http/https)") from exc
+    if len(value) > 200:
+        raise ValueError("Internetadresse länger als 200 Zeichen")
+    return value
+
+
+def check_email(value: str) -> str:
+    try:
+        EMAIL(value)
+    except ValidationError as exc:
+        raise ValueError(f"„{value}“ ist keine gültige E-Mail-Adresse") from exc
+    if len(value) > 254:
+        raise ValueError("E-Mail-Adresse länger als 254 Zeichen")
+    return value
+
+
+def parse_number(value: str) -> float:
+    """A decimal number, German (51,45) or English (51.45) notation."""
+    text = value.strip().replace(" ", "")
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError as exc:
+        raise ValueError(f"„{value}“ ist keine Zahl") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"„{value}“ ist keine Zahl")
+    return number
+
+
+def parse_date(value: str) -> dt.date:
+    text = value.strip()
+    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
+    try:
+        if match:
+            return dt.date(int(match[3]), int(match[2]), int(match[1]))
+        return dt.date.fromisoformat(text[:10] if re.fullmatch(r"\d{4}-\d\d-\d\d[T ]00:00(:00)?", text) else text)
+    except ValueError as exc:
+        raise ValueError(f"„{value}“ ist kein Datum (TT.MM.JJJJ)") from exc
+
+
+def split_list(value: str) -> list[str]:
+    """Items separated by ';', ',' or line breaks, trimmed, without empty ones and repeats."""
+    items = [item.strip() for item in re.split(r"[;,\n]", value)]
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def normal_ags(code: str) -> str:
+    """An AGS whose leading 0 a spreadsheet dropped (5154036 → 05154036)."""
+    return f"0{code}" if code.isdigit() and len(code) in (1, 4, 7) else code
+
+
+# --- Opening hours ("Mo-Fr 09:00-12:00; Di 14:00-16:00") --------------------------------------------------------
+
+DAY_NAMES = {
+    **dict.fromkeys(("mo", "mon", "montag", "monday"), "MO"),
+    **dict.fromkeys(("di", "die", "dienstag", "tu", "tue", "tuesday"), "TU"),
+    **dict.fromkeys(("mi", "mittwoch", "we", "wed", "wednesday"), "WE"),
+    **dict.fromkeys(("do", "don", "donnerstag", "th", "thu", "thursday"), "TH"),
+    **dict.fromkeys(("fr", "fri", "freitag", "friday"), "FR"),
+    **dict.fromkeys(("sa", "sat", "samstag", "sonnabend", "saturday"), "SA"),
+    **dict.fromkeys(("so", "sonntag", "su", "sun", "sunday"), "SU"),
+}
+_TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr|h)?"
+TIME_RANGE = re.compile(rf"{_TIME}\s*(?:-|–|—|bis)\s*{_TIME}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Slot:
+    byday: str
+    opens: dt.time
+    closes: dt.time
+
+
+def _clock(hour: str, minute: str | None, entry: str) -> dt.time:
+    h, mi = int(hour), int(minute or 0)
+    if not (0 <= h <= 23 and 0 <= mi <= 59):
+        raise ValueError(f"„{entry}“: {hour}:{minute or '00'} ist keine Uhrzeit")
+    return dt.time(h, mi)
+
+
+def _days(text: str, entry: str) -> list[str]:
+    text = text.lower().replace("–", "-").replace("—", "-").replace(".", "").rstrip(":").strip()
+    text = re.sub(r"\s+bis\s+", "-", text)
+    if not text:
+        raise ValueError(f"„{entry}“: Wochentag fehlt (z. B. Mo-Fr 09:00-12:00)")
+    days: list[str] = []
+    for part in re.split(r"\s*(?:,|\+|/|&|\bund\b)\s*", text):
+        if not part:
+            continue
+        ends = [end.strip() for end in part.split("-")]
+        if len(ends) > 2 or not all(end in DAY_NAMES for end in ends):
+            raise ValueError(f"„{entry}“: „{part}“ ist kein Wochentag (Mo, Di, Mi, Do, Fr, Sa, So)")
+        first, last = WEEKDAY_CODES.index(DAY_NAMES[ends[0]]), WEEKDAY_CODES.index(DAY_NAMES[ends[-1]])
+        if last < first:
+            raise ValueError(f"„{entry}“: der Bereich „{part}“ läuft rückwärts")
+        days += [code for code in WEEKDAY_CODES[first : last + 1] if code not in days]
+    return sorted(days, key=WEEKDAY_CODES.index)
+
+
+def parse_hours(value: str) -> list[Slot]:
+    """Weekly slots from "Mo-Fr 09:00-12:00, 13:00-15:30; Di 14-16 Uhr" (raises ValueError, in German)."""
+    slots: list[Slot] = []
+    for raw in re.split(r"[;\n]", value):
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = re.match(r"^([^\d]*?)\s*(\d.*)$", entry)
+        if not match:
+            raise ValueError(f"„{entry}“: Uhrzeit fehlt (z. B. Mo-Fr 09:00-12:00)")
+        byday = ",".join(_days(match[1], entry))
+        times = match[2].strip()
+        for part in re.split(r"\s*(?:,|&|\bund\b)\s*", times, flags=re.IGNORECASE):
+            found = TIME_RANGE.fullmatch(part.strip())
+            if not found:
+                raise ValueError(f"„{entry}“: „{part}“ ist keine Zeitspanne (z. B. 09:00-12:00)")
+            opens = _clock(found[1], found[2], entry)
+            closes = _clock(found[3], found[4], entry)
+            if closes <= opens:
+                raise ValueError(f"„{entry}“: {part} endet nicht nach dem Beginn")
+            slot = Slot(byday, opens, closes)
+            if slot not in slots:
+                slots.append(slot)
+    return slots
+
+
+# --- Spreadsheets: the columns ---------------------------------------------------------------------------------
+
+CLEAR = "-"  # a cell holding only this clears the field; an empty cell leaves it as it is
+TAXONOMY_COLUMNS = {"need": "Bedarfe", "target-group": "Zielgruppen", "residence-status": "Aufenthaltsstatus"}
+TAXONOMY_COLUMNS["german-level"] = "Deutschniveau"
+STATUS_WORDS = {
+    "aktiv": m.ServiceStatus.ACTIVE,
+    "inaktiv": m.ServiceStatus.INACTIVE,
+    "eingestellt": m.ServiceStatus.DEFUNCT,
+    "vorübergehend geschlossen": m.ServiceStatus.TEMPORARILY_CLOSED,
+    **{value: value for value in m.ServiceStatus.values},
+}
+ATTENDING_WORDS = {
+    "offene sprechstunde": m.AttendingType.WALK_IN,
+    "ohne termin": m.AttendingType.WALK_IN,
+    "nach termin": m.AttendingType.APPOINTMENT,
+    "termin": m.AttendingType.APPOINTMENT,
+    "nach vereinbarung": m.AttendingType.APPOINTMENT,
+    "telefonisch": m.AttendingType.PHONE,
+    **{value: value for value in m.AttendingType.values},
+}
+YES_NO = {"ja": True, "j": True, "x": True, "yes": True, "true": True, "1": True}
+YES_NO.update({"nein": False, "n": False, "no": False, "false": False, "0": False})
+OTHER_LANGUAGES = tuple(code for code in LANGUAGE_CODES if code != FALLBACK_LANGUAGE)
+
+
+@dataclass(frozen=True)
+class SheetColumn:
+    header: str
+    key: str
+    help: str
+    example: str = ""
+    required: bool = False
+    text_format: bool = False  # the template formats the column as text, so Excel keeps leading zeros
+    max_length: int = 300
+    aliases: tuple[str, ...] = ()
+
+
+SHEET_COLUMNS: tuple[SheetColumn, ...] = (
+    SheetColumn(
+        "Quell-ID",
+        "quell_id",
+        "Ihre eigene, feste Kennung des Angebots in dieser Liste (z. B. die Nummer aus Ihrer Datenbank). "
+        "Ein späterer Import mit derselben Quelle und Quell-ID aktualisiert das Angebot, statt es neu anzulegen. "
+        "Jede Quell-ID nur einmal je Datei.",
+        "KI-KLE-001",
+        required=True,
+        text_format=True,
+        max_length=100,
+        aliases=("Quell ID", "QuellID"),
+    ),
+    SheetColumn(
+        "Quelle",
+        "source",
+        "Name der Liste oder Stelle, von der die Angaben stammen; Quell-IDs gelten je Quelle.",
+        "Angebotsliste KI Kreis Kleve 2025",
+        required=True,
+    ),
+    SheetColumn(
+        "Quelle-URL",
+        "source_url",
+        "Wo die Quelle zu finden ist (nur für eine neue Quelle).",
+        "https://www.kreis-kleve.de/",
+    ),
+    SheetColumn(
+        "Träger",
+        "organization",
+        "Name des Trägers, genau wie im Wegweiser; ein unbekannter Träger wird neu angelegt.",
+        "Kreis Kleve",
+        required=True,
+        max_length=200,
+        aliases=("Traeger",),
+    ),
+    SheetColumn(
+        "Angebot", "name", "Name des Angebots (Deutsch).", "Kommunales Integrationszentrum Kreis Kleve", required=True
+    ),
+    SheetColumn("Beschreibung", "description", "Was das Angebot leistet (Deutsch).", "Beratung zu …", max_length=5000),
+    SheetColumn("Angebotsart", "service_type", "Code oder Name einer Angebotsart (Liste unten).", "ki"),
+    SheetColumn("Bedarfe", "need", "Codes, durch ; getrennt (Liste unten).", "residence; counselling", max_length=1000),
+    SheetColumn("Zielgruppen", "target-group", "Codes, durch ; getrennt (Liste unten).", "newcomers", max_length=1000),
+    SheetColumn(
+        "Aufenthaltsstatus",
+        "residence-status",
+        "Nur für Menschen mit diesem Aufenthaltsstatus? Codes (Liste unten); leer: für alle.",
+        "",
+        max_length=1000,
+    ),
+    SheetColumn(
+        "Deutschniveau", "german-level", "Nötige Deutschkenntnisse, Codes (Liste unten).", "a2", max_length=1000
+    ),
+    SheetColumn(
+        "Sprachen",
+        "languages",
+        "Sprachen der Beratung als ISO-639-Codes, durch ; getrennt.",
+        "de; en; ar",
+        max_length=1000,
+    ),
+    SheetColumn("Mindestalter", "minimum_age", "Alter in Jahren (ganze Zahl).", ""),
+    SheetColumn("Höchstalter", "maximum_age", "Alter in Jahren (ganze Zahl).", "", aliases=("Hoechstalter",)),
+    SheetColumn("Status", "status", "aktiv (Vorgabe), vorübergehend geschlossen, inaktiv oder eingestellt.", "aktiv"),
+    SheetColumn("Standort", "location_name", "Name des Ortes, falls er einen hat.", "Kreishaus Kleve"),
+    SheetColumn(
+        "Straße", "street", "Straße und Hausnummer.", "Nassauerallee 15-23", aliases=("Strasse",), max_length=200
+    ),
+    SheetColumn("PLZ", "postcode", "Postleitzahl (NRW).", "47533", text_format=True, aliases=("Postleitzahl",)),
+    SheetColumn("Ort", "city", "Ort bzw. Gemeinde.", "Kleve", max_length=100),
+    SheetColumn(
+        "Breitengrad",
+        "latitude",
+        "Genaue Lage (WGS 84, z. B. aus einer Karte); ohne Angabe gilt die Mitte der PLZ bzw. des Ortes.",
+        "51,7867",
+        aliases=("Latitude", "Lat"),
+    ),
+    SheetColumn(
+        "Längengrad", "longitude", "Zum Breitengrad gehörig.", "6,1376", aliases=("Laengengrad", "Longitude", "Lon")
+    ),
+    SheetColumn("Telefon", "phones", "Eine oder mehrere Nummern, durch ; getrennt.", "02821 85-0", text_format=True),
+    SheetColumn(
+        "E-Mail", "email", "E-Mail-Adresse des Angebots.", "ki@kreis-kleve.de", aliases=("Email", "E-Mail-Adresse")
+    ),
+    SheetColumn(
+        "Webseite",
+        "url",
+        "Internetseite des Angebots.",
+        "https://www.kreis-kleve.de/",
+        aliases=("Website", "Internetseite"),
+    ),
+    SheetColumn(
+        "Öffnungszeiten",
+        "hours",
+        "Tage und Zeiten, Einträge durch ; getrennt; mehrere Zeiten eines Tages durch Komma.",
+        "Mo-Fr 09:00-12:00; Di 14:00-16:00",
+        max_length=1000,
+        aliases=("Oeffnungszeiten",),
+    ),
+    SheetColumn(
+        "Zugang",
+        "attending",
+        "Für die Öffnungszeiten dieser Zeile: offene Sprechstunde, nach Termin, telefonisch oder online.",
+        "nach Termin",
+    ),
+    SheetColumn(
+        "Zuständig für",
+        "areas",
+        "AGS der Gebiete, für die das Angebot zuständig ist: Gemeinde (8 Ziffern), Kreis (5), "
+        "Regierungsbezirk (3) oder 05 für ganz NRW; durch ; getrennt.",
+        "05154",
+        text_format=True,
+        max_length=2000,
+        aliases=("Zustaendig fuer",),
+    ),
+    SheetColumn(
+        "Nicht zuständig für",
+        "excluded_areas",
+        "AGS von Gebieten innerhalb davon, die ausgenommen sind (z. B. eine Stadt mit eigenem Amt).",
+        "05154036",
+        text_format=True,
+        max_length=2000,
+        aliases=("Nicht zustaendig fuer",),
+    ),
+    SheetColumn("Kostenlos", "free", "ja oder nein.", "ja"),
+    SheetColumn("Kosten", "fees", "Kosten in Worten, falls es etwas kostet.", "", max_length=5000),
+    SheetColumn(
+        "Anmeldung", "application_process", "Wie man das Angebot bekommt.", "Termin per Telefon", max_length=5000
+    ),
+    SheetColumn("Voraussetzungen", "eligibility_description", "Wer das Angebot nutzen kann.", "", max_length=5000),
+    SheetColumn(
+        "Geprüft am",
+        "verified",
+        "Wann die Angaben zuletzt geprüft wurden (TT.MM.JJJJ). "
+        "Ohne Datum gilt ein neues Angebot als noch nicht geprüft.",
+        "15.01.2025",
+        aliases=("Geprueft am",),
+    ),
+    *(
+        SheetColumn(f"{label} ({code})", f"{key}_{code}", f"{label} auf {code} (optional).", "", max_length=limit)
+        for code in OTHER_LANGUAGES
+        for label, key, limit in (("Angebot", "name", 300), ("Beschreibung", "description", 5000))
+    ),
+)
+TEXT_FIELDS = {  # spreadsheet key → translated Service field
+    "name": "name",
+    "description": "description",
+    "fees": "fees_description",
+    "application_process": "application_process",
+    "eligibility_description": "eligibility_description",
+}
+LOCATION_KEYS = ("location_name", "street", "postcode", "city", "latitude", "longitude")
+
+
+def fold_header(text: str) -> str:
+    return re.sub(r"[\s_]+", " ", text.strip().casefold()).replace("ß", "ss")
+
+
+HEADERS: dict[str, SheetColumn] = {
+    fold_header(name): column for column in SHEET_COLUMNS for name in (column.header, *column.aliases)
+}
+COLUMN_BY_KEY = {column.key: column for column in SHEET_COLUMNS}
+
+
+# --- Spreadsheets: reading -------------------------------------------------------------------------------------
+
+
+class Formula(str):
+    """An XLSX cell holding a formula (its text), which the import does not evaluate."""
+
+
+@dataclass
+class Sheet:
+    headers: list[str]
+    rows: list[tuple[int, list[Any]]]  # (line, cells)
+
+
+def read_csv(data: bytes, report: ImportReport) -> Sheet | None:
+    if b"\x00" in data:
+        report.problem(
+            None, None, "Die Datei enthält Nullbytes: keine CSV-Textdatei (UTF-16? bitte als UTF-8 speichern)."
+        )
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            report.problem(None, None, "Zeichenkodierung nicht erkannt: bitte die Datei als „CSV UTF-8“ speichern.")
+            return None
+        report.note("Die Datei ist nicht UTF-8-kodiert und wurde als Windows-1252 gelesen (Excel „CSV“).")
+    first = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[Any]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            rows.append((start, cells))
+            start = reader.line_num + 1
+            if len(rows) > MAX_ROWS + 1:
+                report.problem(start, None, f"Mehr als {MAX_ROWS} Zeilen: bitte die Datei aufteilen.")
+                return None
+    except csv.Error as exc:
+        report.problem(start, None, f"Die CSV-Datei ist ab hier nicht lesbar: {exc}")
+        return None
+    if not rows:
+        report.problem(1, None, "Die Datei ist leer.")
+        return None
+    return Sheet(headers=[str(h) for h in rows[0][1]], rows=rows[1:])
+
+
+def read_xlsx(data: bytes, report: ImportReport) -> Sheet | None:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        report.problem(None, None, f"Keine lesbare XLSX-Datei ({type(exc).__name__}).")
+        return None
+    try:
+        names = book.sheetnames
+        name = "Angebote" if "Angebote" in names else next((n for n in names if n != "Anleitung"), names[0])
+        sheet = book[name]
+        rows: list[tuple[int, list[Any]]] = []
+        for line, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, max_row=MAX_ROWS + 2), start=1):
+            values: list[Any] = []
+            for item in cells:
+                value = item.value
+                if item.data_type == "f" and isinstance(value, str):
+                    value = Formula(value)
+                elif item.data_type == "e":
+                    value = Formula(str(value))
+                values.append(value)
+            if line > MAX_ROWS + 1 and any(v not in (None, "") for v in values):
+                report.problem(line, None, f"Mehr als {MAX_ROWS} Zeilen: bitte die Datei aufteilen.")
+                return None
+            rows.append((line, values))
+    except Exception as exc:  # a damaged sheet inside an intact zip
+        report.problem(None, None, f"Das Tabellenblatt ist nicht lesbar ({type(exc).__name__}).")
+        return None
+    finally:
+        book.close()
+    if not rows:
+        report.problem(1, None, f"Das Tabellenblatt „{name}“ ist leer.")
+        return None
+    headers = ["" if value is None else str(value) for value in rows[0][1]]
+    return Sheet(headers=headers, rows=rows[1:])
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: numbers without a spurious .0, dates as ISO dates."""
+    if value is None:
+        return ""
+    if isinstance(value, Formula):
+        raise ValueError(f"enthält eine Formel ({value[:40]}); bitte nur Werte eintragen")
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(" ", "minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+# --- Spreadsheets: checking rows -------------------------------------------------------------------------------
+
+
+@dataclass
+class SheetRow:
+    line: int
+    values: dict[str, Any]  # column key → checked value; CLEAR clears; a missing key leaves the field alone
+    source_key: str = ""
+    label: str = ""
+
+
+class References:
+    """The catalogue's reference data a row is checked against, each fetched once."""
+
+    def __init__(self) -> None:
+        self.areas = area_names()
+        self.terms: dict[tuple[str, str], m.TaxonomyTerm] = {}
+        for term in m.TaxonomyTerm.objects.select_related("taxonomy"):
+            self.terms[(term.taxonomy.key, term.code.casefold())] = term
+            german = (term.name or {}).get(FALLBACK_LANGUAGE)
+            if german:
+                self.terms.setdefault((term.taxonomy.key, german.casefold()), term)
+        self.postcodes: dict[str, Point | None] = dict(m.Postcode.objects.values_list("code", "centroid"))
+        self.organizations: dict[str, list[uuid.UUID]] = {}
+
+    def codes(self, taxonomy: str) -> list[str]:
+        return sorted({t.code for (key, _), t in self.terms.items() if key == taxonomy})
+
+    def organizations_named(self, name: str) -> list[uuid.UUID]:
+        """Organisations whose German name is ``name``, ignoring case (a list: a name may be ambiguous)."""
+        key = name.strip().casefold()
+        if key not in self.organizations:
+            found = m.Organization.objects.filter(name__de__iexact=name.strip()).values_list("id", flat=True)
+            self.organizations[key] = list(found)
+        return self.organizations[key]
+
+
+def source_key(title: str) -> str:
+    key = slugify(title)[:100].strip("-")
+    return key or f"import-{uuid.uuid5(ID_NAMESPACE, title).hex[:12]}"
+
+
+class RowChecker:
+    """Turns one spreadsheet row into checked values, collecting every problem it finds."""
+
+    def __init__(self, refs: References, report: ImportReport) -> None:
+        self.refs = refs
+        self.report = report
+
+    def check(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
+        self.line = line
+        self.ok = True
+        values: dict[str, Any] = {}
+        texts: dict[str, str] = {}
+        for key, raw in cells.items():
+            column = COLUMN_BY_KEY[key]
+            try:
+                text = cell_text(raw).strip()
+            except ValueError as exc:
+                self.fail(column, str(exc))
+                continue
+            if CONTROL.search(text):
+                self.fail(column, "enthält Steuerzeichen (kaputte Kodierung oder Binärdaten?)")
+            elif text.startswith("="):
+                self.fail(column, "beginnt mit „=“ wie eine Formel; bitte nur Werte eintragen")
+            elif len(text) > column.max_length:
+                self.fail(column, f"ist {len(text)} Zeichen lang, höchstens {column.max_length} erlaubt")
+            elif key == "phones" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                self.fail(column, "ist als Zahl formatiert (die führende 0 geht verloren); bitte als Text eingeben")
+            elif text:
+                texts[key] = text
+        for column in SHEET_COLUMNS:
+            missing = column.required and not texts.get(column.key) and column.key in cells
+            if missing and not any(p.line == line and p.column == column.header for p in self.report.problems):
+                self.fail(column, "fehlt (Pflichtangabe)")
+        for key, text in texts.items():
+            if text == CLEAR and not COLUMN_BY_KEY[key].required:
+                values[key] = CLEAR
+                continue
+            try:
+                values[key] = self.value(key, text)
+            except ValueError as exc:
+                self.fail(COLUMN_BY_KEY[key], str(exc))
+        self.check_together(values)
+        organization = values.get("organization")
+        if isinstance(organization, str) and len(self.refs.organizations_named(organization)) > 1:
+            self.fail(COLUMN_BY_KEY["organization"], f"„{organization}“ ist mehrdeutig: mehrere Träger heißen so")
+        if not self.ok:
+            return None
+        return SheetRow(line, values, source_key(values["source"]), values["name"])
+
+    def fail(self, column: SheetColumn | None, message: str) -> None:
+        self.ok = False
+        self.report.problem(self.line, column.header if column else None, message)
+
+    def value(self, key: str, text: str) -> Any:
+        if key in ("quell_id", "source", "organization", "location_name", "street", "city"):
+            return " ".join(text.split())
+        if key in ("name", *(f"name_{code}" for code in OTHER_LANGUAGES)):
+            return " ".join(text.split())
+        if key in TEXT_FIELDS or key.startswith("description_"):
+            return text
+        if key in ("source_url", "url"):
+            return check_url(text)
+        if key == "email":
+            return check_email(text)
+        if key == "service_type":
+            return self.terms("service-type", [text])[0]
+        if key in TAXONOMY_COLUMNS:
+            return self.terms(key, split_list(text))
+        if key == "languages":
+            codes = [code.lower() for code in split_list(text)]
+            bad = [code for code in codes if not re.fullmatch(m.ISO_639, code)]
+            if bad:
+                raise ValueError(f"{', '.join(bad)}: keine ISO-639-Sprachcodes (z. B. de, en, ar)")
+            return codes
+        if key in ("minimum_age", "maximum_age"):
+            number = parse_number(text)
+            if not number.is_integer() or not 0 <= number <= 120:
+                raise ValueError(f"„{text}“ ist kein Alter in Jahren (0–120)")
+            return int(number)
+        if key == "status":
+            status = STATUS_WORDS.get(text.casefold())
+            if status is None:
+                raise ValueError(
+                    f"„{text}“: unbekannter Status (aktiv, vorübergehend geschlossen, inaktiv, eingestellt)"
+                )
+            return status
+        if key == "postcode":
+            code = text.replace(" ", "")
+            if not re.fullmatch(m.POSTCODE, code):
+                raise ValueError(f"„{text}“ ist keine Postleitzahl (5 Ziffern)")
+            if code not in self.refs.postcodes:
+                raise ValueError(f"{code} ist keine Postleitzahl in NRW")
+            return code
+        if key in ("latitude", "longitude"):
+            return parse_number(text)
+        if key == "phones":
+            numbers = [" ".join(n.split()) for n in re.split(r"[;\n]", text) if n.strip()]
+            bad = [n for n in numbers if len(n) > 40 or not re.fullmatch(m.PHONE_NUMBER, n)]
+            if bad:
+                raise ValueError(f"„{'“, „'.join(bad)}“: keine Telefonnummer (Ziffern mit Leerzeichen, / - ( ))")
+            return list(dict.fromkeys(numbers))
+        if key == "hours":
+            return parse_hours(text)
+        if key == "attending":
+            attending = ATTENDING_WORDS.get(text.casefold())
+            if attending is None:
+                raise ValueError(f"„{text}“: bitte offene Sprechstunde, nach Termin, telefonisch oder online")
+            return attending
+        if key in ("areas", "excluded_areas"):
+            codes = [normal_ags(code.replace(" ", "")) for code in split_list(text)]
+            bad = [code for code in codes if code not in self.refs.areas]
+            if bad:
+                raise ValueError(
+                    f"unbekannter AGS {', '.join(bad)} (Gemeinde 8, Kreis 5, Regierungsbezirk 3 Ziffern, NRW 05)"
+                )
+            return codes
+        if key == "free":
+            if text.casefold() not in YES_NO:
+                raise ValueError(f"„{text}“: bitte ja oder nein")
+            return YES_NO[text.casefold()]
+        if key == "verified":
+            date = parse_date(text)
+            if date > dt.date.today():
+                raise ValueError(f"{date:%d.%m.%Y} liegt in der Zukunft")
+            return date
+        raise ValueError("unbekannte Spalte")  # pragma: no cover - every key is handled above
+
+    def terms(self, taxonomy: str, codes: list[str]) -> list[m.TaxonomyTerm]:
+        found = [self.refs.terms.get((taxonomy, code.casefold())) for code in codes]
+        unknown = [code for code, term in zip(codes, found, strict=True) if term is None]
+        if unknown:
+            known = ", ".join(self.refs.codes(taxonomy))
+            raise ValueError(f"unbekannter Code {', '.join(unknown)} (bekannt: {known})")
+        return list(dict.fromkeys(term for term in found if term is not None))
+
+    def check_together(self, values: dict[str, Any]) -> None:
+        """What only a row as a whole can say: an age range, coordinates in pairs and in NRW, areas, hours."""
+        low, high = values.get("minimum_age"), values.get("maximum_age")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            self.fail(COLUMN_BY_KEY["maximum_age"], f"{high} liegt unter dem Mindestalter {low}")
+        included, excluded = values.get("areas"), values.get("excluded_areas")
+        if isinstance(included, list) and isinstance(excluded, list) and set(included) & set(excluded):
+            both = ", ".join(sorted(set(included) & set(excluded)))
+            self.fail(COLUMN_BY_KEY["excluded_areas"], f"{both} steht auch unter „Zuständig für“")
+        if "attending" in values and not isinstance(values.get("hours"), list):
+            self.fail(COLUMN_BY_KEY["attending"], "gilt nur zusammen mit Öffnungszeiten in derselben Zeile")
+        if any(key in values for key in LOCATION_KEYS):
+            self.check_place(values)
+
+    def check_place(self, values: dict[str, Any]) -> None:
+        lat, lon = values.get("latitude"), values.get("longitude")
+        if (lat is None) != (lon is None) or CLEAR in (lat, lon):
+            self.fail(COLUMN_BY_KEY["latitude"], "Breitengrad und Längengrad gehören zusammen")
+            return
+        if isinstance(lat, float) and isinstance(lon, float):
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                self.fail(COLUMN_BY_KEY["latitude"], f"{lat}, {lon} sind keine Koordinaten")
+                return
+            point = Point(lon, lat, srid=4326)
+            gemeinde = m.Gemeinde.objects.containing(point).first()
+            if gemeinde is None:
+                hint = " (vertauscht?)" if m.Gemeinde.objects.containing(Point(lat, lon, srid=4326)).exists() else ""
+                self.fail(COLUMN_BY_KEY["latitude"], f"{lat}, {lon} liegt außerhalb von NRW{hint}")
+                return
+            values["_place"] = (point, m.PointAccuracy.EXACT, gemeinde)
+            return
+        postcode, city = values.get("postcode"), values.get("city")
+        centroid = self.refs.postcodes.get(postcode) if isinstance(postcode, str) else None
+        if centroid is not None:
+            gemeinde = m.Gemeinde.objects.containing(centroid).first()
+            if gemeinde is not None:
+                values["_place"] = (centroid, m.PointAccuracy.POSTCODE, gemeinde)
+                return
+        if isinstance(city, str):
+            found = list(m.Gemeinde.objects.named(city)[:2])
+            if len(found) == 1:
+                values["_place"] = (representative_point(found[0]), m.PointAccuracy.MUNICIPALITY, found[0])
+                return
+        self.fail(
+            COLUMN_BY_KEY["postcode"], "Ort nicht gefunden: bitte eine PLZ in NRW, einen Ort in NRW oder Koordinaten"
+        )
+
+
+# --- Spreadsheets: writing -------------------------------------------------------------------------------------
+
+CHANGE_LABELS = {  # Service field → the column an editor knows it by
+    "name": "Angebot",
+    "description": "Beschreibung",
+    "fees_description": "Kosten",
+    "application_process": "Anmeldung",
+    "eligibility_description": "Voraussetzungen",
+    "url": "Webseite",
+    "email": "E-Mail",
+    "status": "Status",
+    "minimum_age": "Mindestalter",
+    "maximum_age": "Höchstalter",
+    "service_type_id": "Angebotsart",
+    "organization_id": "Träger",
+    "source_id": "Quelle",
+    "verification_state": "Geprüft am",
+    "last_verified_at": "Geprüft am",
+    "external_source": "Quell-ID",
+    "external_id": "Quell-ID",
+}
+SERVICE_COLUMNS = {field: label for field, label in CHANGE_LABELS.items()}
+SERVICE_COLUMNS.update({"service_type": "Angebotsart", "organization": "Träger", "source": "Quelle"})
+
+
+def merge_text(current: dict[str, str] | None, german: Any, translations: dict[str, Any]) -> dict[str, str]:
+    """A translated field after a row: a changed German text drops the old text's translations."""
+    result = dict(current or {})
+    if german == CLEAR:
+        result = {}
+    elif isinstance(german, str) and german != result.get(FALLBACK_LANGUAGE):
+        result = {FALLBACK_LANGUAGE: german}
+    for code, text in translations.items():
+        if text == CLEAR:
+            result.pop(code, None)
+        elif isinstance(text, str):
+            result[code] = text
+    return {code: text for code, text in result.items() if text}
+
+
+class SpreadsheetImport:
+    """Checks every row first (collecting all problems), then writes the rows that passed."""
+
+    def __init__(self, upload: ImportFile, file_format: str, report: ImportReport, writer: Writer) -> None:
+        self.upload = upload
+        self.format = file_format
+        self.report = report
+        self.writer = writer
+        self.sources: dict[str, m.Source] = {}
+        self.touched: set[uuid.UUID] = set()
+
+    def run(self) -> Iterator[Progress]:
+        data = self.upload.read()
+        sheet = read_csv(data, self.report) if self.format == "csv" else read_xlsx(data, self.report)
+        if sheet is None:
+            return
+        columns = self.columns(sheet)
+        if columns is None:
+            return
+        self.refs = References()
+        checker = RowChecker(self.refs, self.report)
+        # A row with nothing in the columns read (a note in a # column at most) is no row.
+        rows = [
+            (line, cells)
+            for line, cells in sheet.rows
+            if any(index < len(cells) and cell_text_or_blank(cells[index]) for index in columns)
+            or any(cell_text_or_blank(c) for c in cells[len(sheet.headers) :])
+        ]
+        checked: list[SheetRow] = []
+        first_line: dict[tuple[str, str], int] = {}
+        results: dict[int, RowResult] = {}
+        for number, (line, cells) in enumerate(rows, start=1):
+            extra = [c for c in cells[len(sheet.headers) :] if cell_text_or_blank(c)]
+            if extra:
+                self.report.problem(line, None, "mehr Zellen als Spaltenüberschriften")
+            row = checker.check(line, {c.key: cells[i] if i < len(cells) else None for i, c in columns.items()})
+            if row is not None:
+                key = (row.source_key, str(row.values["quell_id"]))
+                if key in first_line:
+                    self.report.problem(
+                        line, "Quell-ID", f"„{key[1]}“ kommt für diese Quelle schon in Zeile {first_line[key]} vor"
+                    )
+                    row = None
+                else:
+                    first_line[key] = line
+            if row is None or extra:
+                ident, label = _cell(cells, columns, "quell_id")[:100], _cell(cells, columns, "name")[:80]
+                results[line] = RowResult(line, ident, label, Outcome.REJECTED)
+            else:
+                checked.append(row)
+            if number % PROGRESS_EVERY == 0:
+                yield Progress(number, len(rows), "geprüft")
+        yield Progress(len(rows), len(rows), "geprüft")
+        for number, row in enumerate(checked, start=1):
+            try:
+                results[row.line] = self.write(row)
+            except Rejected as exc:
+                self.report.problems += exc.problems
+                results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
+            if number % PROGRESS_EVERY == 0:
+                yield Progress(number, len(checked), "verarbeitet")
+        yield Progress(len(checked), len(checked), "verarbeitet")
+        self.report.rows = [results[line] for line in sorted(results)]
+        if self.touched and not self.report.problems:
+            refresh_search_text(self.touched)
+
+    def columns(self, sheet: Sheet) -> dict[int, SheetColumn] | None:
+        """Column index → column, from the header row; problems for unknown, repeated and missing ones."""
+        found: dict[int, SheetColumn] = {}
+        ok = True
+        for index, header in enumerate(sheet.headers):
+            name = " ".join(str(header).split())
+            if not name or name.startswith("#"):
+                if not name and any(index < len(c) and cell_text_or_blank(c[index]) for _, c in sheet.rows):
+                    self.report.problem(1, _letter(index), "Spalte mit Werten, aber ohne Überschrift")
+                    ok = False
+                continue
+            column = HEADERS.get(fold_header(name))
+            if column is None:
+                self.report.problem(
+                    1,
+                    name[:60],
+                    "unbekannte Spalte (Schreibweise prüfen; Spalten, die mit # beginnen, werden übergangen)",
+                )
+                ok = False
+            elif column in found.values():
+                self.report.problem(1, name, "Spalte kommt doppelt vor")
+                ok = False
+            else:
+                found[index] = column
+        for column in SHEET_COLUMNS:
+            if column.required and column not in found.values():
+                self.report.problem(1, column.header, "Pflichtspalte fehlt")
+                ok = False
+        return found if ok else None
+
+    # -- one row --
+
+    def write(self, row: SheetRow) -> RowResult:
+        values = row.values
+        source = self.source(row)
+        organization_id = self.organization(row, source)
+        service = m.Service.objects.filter(external_source=source.key, external_id=values["quell_id"]).first()
+        pk = service.pk if service else import_id("service", f"{source.key}/{values['quell_id']}")
+        if service is None and m.Service.objects.filter(pk=pk).exists():
+            pk = uuid.uuid4()  # that id went to a service whose Quell-ID an editor since removed
+        service, outcome, changed = self.writer.upsert(
+            m.Service,
+            service,
+            pk,
+            self.service_values(row, service, source, organization_id),
+            columns=SERVICE_COLUMNS,
+            line=row.line,
+        )
+        changes = list(dict.fromkeys(CHANGE_LABELS.get(name, name) for name in changed))
+        provenance = {
+            "source_id": source.pk,
+            "verification_state": service.verification_state,
+            "last_verified_at": service.last_verified_at,
+        }
+        for label, did_change in self.children(row, service, provenance):
+            if did_change and label not in changes:
+                changes.append(label)
+        self.touched.add(service.pk)
+        if outcome == Outcome.CREATED:
+            return RowResult(row.line, values["quell_id"], row.label, Outcome.CREATED)
+        return RowResult(
+            row.line, values["quell_id"], row.label, Outcome.CHANGED if changes else Outcome.UNCHANGED, changes
+        )
+
+    def source(self, row: SheetRow) -> m.Source:
+        key = row.source_key
+        if key not in self.sources:
+            title = row.values["source"]
+            source = m.Source.objects.filter(key=key).first() or m.Source.objects.filter(title=title).first()
+            if source is None:
+                url = row.values.get("source_url")
+                source = m.Source(
+                    key=key,
+                    title=title,
+                    url=url if isinstance(url, str) and url != CLEAR else "",
+                    document="" if isinstance(url, str) and url != CLEAR else f"Import: {self.upload.name}"[:300],
+                )
+                try:
+                    source.full_clean()
+                except ValidationError as exc:
+                    raise Rejected([Problem(row.line, "Quelle", " ".join(exc.messages))]) from exc
+                source.save()
+                self.report.records[f"Source {Outcome.CREATED}"] += 1
+            self.sources[key] = source
+        return self.sources[key]
+
+    def organization(self, row: SheetRow, source: m.Source) -> uuid.UUID:
+        name = row.values["organization"]
+        found = self.refs.organizations_named(name)
+        if found:
+            return found[0]
+        pk = import_id("organization", m.fold_name(name))
+        record = m.Organization.objects.filter(pk=pk).first()
+        values = {"name": {FALLBACK_LANGUAGE: name}, "source_id": source.pk}
+        if record is None:
+            self.writer.upsert(m.Organization, None, pk, values, columns={"name": "Träger"}, line=row.line)
+        found.append(pk)
+        return pk
+
+    def service_values(
+        self, row: SheetRow, service: m.Service | None, source: m.Source, organization_id: uuid.UUID
+    ) -> dict[str, Any]:
+        given = row.values
+        values: dict[str, Any] = {
+            "organization_id": organization_id,
+            "source_id": source.pk,
+            "external_source": source.key,
+            "external_id": given["quell_id"],
+        }
+        for key, name in TEXT_FIELDS.items():
+            translations = {code: given.get(f"{key}_{code}") for code in OTHER_LANGUAGES}
+            if key in given or any(text is not None for text in translations.values()):
+                current = getattr(service, name) if service is not None else {}
+                values[name] = merge_text(current, given.get(key), translations)
+        for key in ("url", "email"):
+            if key in given:
+                values[key] = "" if given[key] == CLEAR else given[key]
+        if "status" in given:
+            values["status"] = m.ServiceStatus.ACTIVE if given["status"] == CLEAR else given["status"]
+        for key in ("minimum_age", "maximum_age"):
+            if key in given:
+                values[key] = None if given[key] == CLEAR else given[key]
+        if "service_type" in given:
+            values["service_type_id"] = None if given["service_type"] == CLEAR else given["service_type"].pk
+        if "verified" in given:
+            if given["verified"] == CLEAR:
+                values.update(verification_state=m.VerificationState.UNVERIFIED, last_verified_at=None)
+            else:
+                when = dt.datetime.combine(given["verified"], dt.time(12), tzinfo=dt.UTC)
+                values.update(verification_state=m.VerificationState.VERIFIED, last_verified_at=when)
+        return values
+
+    def children(self, row: SheetRow, service: m.Service, provenance: dict[str, Any]) -> Iterator[tuple[str, bool]]:
+        """Bring the service's lists up to the row; yields (column, whether anything changed)."""
+        given, line = row.values, row.line
+        base = {"service_id": service.pk, **provenance}
+        # What a row writes carries the service's provenance (as data/ loads do).
+        if "phones" in given:
+            wanted = {n: {**base, "number": n} for n in ([] if given["phones"] == CLEAR else given["phones"])}
+            yield (
+                "Telefon",
+                self.sync(m.Phone, service.phones.all(), wanted, lambda r: r.number, "phone", service, line),
+            )
+        if "languages" in given:
+            codes = [] if given["languages"] == CLEAR else given["languages"]
+            wanted = {code: {**base, "code": code} for code in codes}
+            yield (
+                "Sprachen",
+                self.sync(m.Language, service.languages.all(), wanted, lambda r: r.code, "language", service, line),
+            )
+        for taxonomy, label in TAXONOMY_COLUMNS.items():
+            if taxonomy in given:
+                terms = [] if given[taxonomy] == CLEAR else given[taxonomy]
+                wanted = {term.pk: {**base, "taxonomy_term_id": term.pk} for term in terms}
+                current = m.Attribute.objects.filter(service=service, taxonomy_term__taxonomy__key=taxonomy)
+                yield (
+                    label,
+                    self.sync(m.Attribute, current, wanted, lambda r: r.taxonomy_term_id, "attribute", service, line),
+                )
+        if "areas" in given or "excluded_areas" in given:
+            yield "Zuständig für", self.areas(given, service, base, line)
+        if "hours" in given:
+            slots = [] if given["hours"] == CLEAR else given["hours"]
+            extra = {"attending_type": given["attending"]} if given.get("attending") not in (None, CLEAR) else {}
+            wanted = {
+                (s.byday, s.opens, s.closes): {
+                    **base,
+                    "byday": s.byday,
+                    "opens_at": s.opens,
+                    "closes_at": s.closes,
+                    **extra,
+                }
+                for s in slots
+            }
+            slots_now = service.schedules.filter(is_closed=False)
+            yield (
+                "Öffnungszeiten",
+                self.sync(
+                    m.Schedule,
+                    slots_now,
+                    wanted,
+                    lambda r: (r.byday, r.opens_at, r.closes_at),
+                    "schedule",
+                    service,
+                    line,
+                ),
+            )
+        if "free" in given:
+            free = given["free"] is True
+            wanted = {Decimal(0): {**base, "amount": Decimal(0)}} if free else {}
+            free_now = service.cost_options.filter(amount=0)
+            yield "Kostenlos", self.sync(m.CostOption, free_now, wanted, lambda r: r.amount, "cost", service, line)
+        if "_place" in given:
+            yield "Standort", self.place(given, service, provenance, line)
+
+    def sync(
+        self,
+        model: type[Any],
+        current: Any,
+        wanted: dict[Any, dict[str, Any]],
+        key_of: Callable[[Any], Any],
+        kind: str,
+        service: m.Service,
+        line: int,
+    ) -> bool:
+        """Make the records in ``current`` what ``wanted`` says (key → values): update, create, delete."""
+        existing: dict[Any, Any] = {}
+        surplus = []
+        for record in current:
+            if key_of(record) in existing:
+                surplus.append(record)
+            else:
+                existing[key_of(record)] = record
+        changed = False
+        for key, values in wanted.items():
+            record = existing.pop(key, None)
+            pk = record.pk if record is not None else import_id(kind, f"{service.pk}/{key}")
+            if record is None and model._default_manager.filter(pk=pk).exists():
+                pk = uuid.uuid4()
+            # The service was just saved and every term, code and AGS checked: the database checks the rest.
+            _, outcome, _ = self.writer.upsert(
+                model, record, pk, values, columns={}, line=line, checked_references=True
+            )
+            changed |= outcome != Outcome.UNCHANGED
+        for record in [*existing.values(), *surplus]:
+            self.writer.delete(record)
+            changed = True
+        return changed
+
+    def areas(self, given: dict[str, Any], service: m.Service, base: dict[str, Any], line: int) -> bool:
+        """The service's areas: a given column replaces its kind (including or excluding), the other stays."""
+        current = list(service.service_areas.all())
+        kinds = ((False, "areas"), (True, "excluded_areas"))
+        wanted: dict[str, dict[str, Any]] = {}
+        for excludes, key in kinds:  # what the row leaves alone first …
+            if key not in given:
+                for area in current:
+                    if area.excludes == excludes:
+                        wanted[area.ags] = {**base, "ags": area.ags, "excludes": excludes, "name": area.name}
+        for excludes, key in kinds:  # … then what it says, which wins
+            for ags in [] if key not in given or given[key] == CLEAR else given[key]:
+                wanted[ags] = {**base, "ags": ags, "excludes": excludes, "name": self.refs.areas.get(ags, "")[:200]}
+        return self.sync(m.ServiceArea, current, wanted, lambda r: r.ags, "service-area", service, line)
+
+    def place(self, given: dict[str, Any], service: m.Service, provenance: dict[str, Any], line: int) -> bool:
+        """The row's place: a location (with its address) of the service, created once and then kept up to date."""
+        point, accuracy, gemeinde = given["_place"]
+        pk = import_id("location", str(service.pk))
+        location = m.Location.objects.filter(pk=pk).first()
+        name = given.get("location_name", CLEAR)
+        values = {
+            "organization_id": service.organization_id,
+            "location_type": m.LocationType.PHYSICAL,
+            "name": merge_text(location.name if location else {}, name, {}),
+            "point": point,
+            "point_accuracy": accuracy,
+            "gemeinde_id": gemeinde.ags,
+            **provenance,
+        }
+        # What the row's place refers to (service, Gemeinde, location) exists: the database checks the rest.
+        checked: dict[str, Any] = {"columns": _PLACE_COLUMNS, "line": line, "checked_references": True}
+        location, outcome, _ = self.writer.upsert(m.Location, location, pk, values, **checked)
+        changed = outcome != Outcome.UNCHANGED
+        address_pk = import_id("address", str(pk))
+        address_values = {
+            "location_id": pk,
+            "address_1": given.get("street") if given.get("street") not in (None, CLEAR) else "",
+            "postal_code": given.get("postcode") if given.get("postcode") not in (None, CLEAR) else "",
+            "city": given.get("city") if given.get("city") not in (None, CLEAR) else gemeinde.name,
+            **provenance,
+        }
+        address = m.Address.objects.filter(pk=address_pk).first()
+        _, outcome, _ = self.writer.upsert(m.Address, address, address_pk, address_values, **checked)
+        changed |= outcome != Outcome.UNCHANGED
+        link = m.ServiceAtLocation.objects.filter(service=service, location_id=pk).first()
+        link_pk = link.pk if link else import_id("service-at-location", f"{service.pk}/{pk}")
+        link_values = {"service_id": service.pk, "location_id": pk, **provenance}
+        _, outcome, _ = self.writer.upsert(m.ServiceAtLocation, link, link_pk, link_values, **checked)
+        return changed or outcome != Outcome.UNCHANGED
+
+
+_PLACE_COLUMNS = {
+    "point": "Breitengrad",
+    "gemeinde": "Ort",
+    "name": "Standort",
+    "address_1": "Straße",
+    "postal_code": "PLZ",
+    "city": "Ort",
+}
+
+
+def _cell(cells: list[Any], columns: dict[int, SheetColumn], key: str) -> str:
+    """The text of the row's cell in the column ``key`` ("" if the sheet has no such column)."""
+    index = next((i for i, column in columns.items() if column.key == key), None)
+    return cell_text_or_blank(cells[index]) if index is not None and index < len(cells) else ""
+
+
+def _letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"Spalte {letters}"
+
+
+def cell_text_or_blank(value: Any) -> str:
+    try:
+        return cell_text(value).strip()
+    except ValueError:
+        return "(Formel)"
+
+
+# --- The template editors download -----------------------------------------------------------------------------
+
+TEMPLATE_RULES = (
+    "Eine Zeile je Angebot mit seinem Ort. Ein Angebot an mehreren Orten: je Ort eine Zeile mit eigener Quell-ID.",
+    "Pflichtspalten: Quell-ID, Quelle, Träger, Angebot. Die Reihenfolge der Spalten ist beliebig, nicht benötigte "
+    "Spalten dürfen fehlen. Spalten, deren Überschrift mit # beginnt, werden übergangen (z. B. #Notizen).",
+    "Leere Zelle: der Wert bleibt, wie er ist. Ein einzelnes „-“ löscht ihn.",
+    "Listen (Telefon, Sprachen, Bedarfe, Zuständig für …) durch ; trennen. Eine Liste ersetzt die bisherige ganz.",
+    "Die Adressspalten (Standort, Straße, PLZ, Ort, Breitengrad, Längengrad) gelten zusammen: ist eine ausgefüllt, "
+    "beschreiben sie den Ort vollständig. Ohne Koordinaten liegt der Ort in der Mitte der PLZ (sonst des Ortes) "
+    "und wird als ungefähr gekennzeichnet.",
+    "Öffnungszeiten: Tage (Mo Di Mi Do Fr Sa So, Bereiche mit -), dann Zeiten; Einträge durch ; trennen, "
+    "mehrere Zeiten eines Tages durch Komma: „Mo-Do 08:30-12:00, 13:00-15:30; Fr 08:30-12:00“.",
+    "Ändert sich ein deutscher Text, entfallen die Übersetzungen des alten Textes, außer die Zeile bringt neue mit "
+    "(Spalten „Angebot (en)“, „Beschreibung (ar)“ …).",
+    "Die Datei wird ganz eingelesen oder gar nicht: jede fehlerhafte Zeile wird mit Zeile, Spalte und Grund "
+    "gemeldet. Ein Probelauf zeigt vorher, was neu angelegt, geändert oder unverändert bliebe.",
+    "CSV: als „CSV UTF-8“ speichern, Trennzeichen ; oder , – Excel-Tabellen (XLSX): Blatt „Angebote“. Keine Formeln.",
+)
+
+
+def taxonomy_codes() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(column, [(code, German name)]) for every column that takes taxonomy codes."""
+    columns = {"service-type": "Angebotsart", **TAXONOMY_COLUMNS}
+    terms: dict[str, list[tuple[str, str]]] = {key: [] for key in columns}
+    for term in m.TaxonomyTerm.objects.filter(taxonomy__key__in=columns).select_related("taxonomy"):
+        terms[term.taxonomy.key].append((term.code, (term.name or {}).get(FALLBACK_LANGUAGE, "")))
+    return [(label, terms[key]) for key, label in columns.items()]
+
+
+def _literal(value: str) -> str:
+    """Text that a spreadsheet must not take for a formula."""
+    return f" {value}" if value.startswith("=") else value
+
+
+def template_xlsx() -> bytes:
+    """The spreadsheet template: sheet "Anleitung" explains every column and code, sheet "Angebote" is filled in."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    guide = book.active
+    assert guide is not None
+    guide.title = "Anleitung"
+    bold = Font(bold=True)
+    guide.append(["Wegweiser NRW – Vorlage für den Import von Angeboten"])
+    guide["A1"].font = Font(bold=True, size=14)
+    guide.append(["Bitte das Blatt „Angebote“ ausfüllen. So werden die Spalten gelesen:"])
+    for rule in TEMPLATE_RULES:
+        guide.append([f"• {rule}"])
+    guide.append([])
+    guide.append(["Spalte", "Pflicht", "Inhalt", "Beispiel"])
+    for cell in guide[guide.max_row]:
+        cell.font = bold
+    for column in SHEET_COLUMNS:
+        guide.append([column.header, "ja" if column.required else "", column.help, _literal(column.example)])
+    for label, codes in taxonomy_codes():
+        guide.append([])
+        guide.append([f"Codes für „{label}“", "", "Bedeutung"])
+        guide[f"A{guide.max_row}"].font = bold
+        for code, name in codes:
+            guide.append([code, "", _literal(name)])
+    guide.column_dimensions["A"].width = 28
+    guide.column_dimensions["B"].width = 8
+    guide.column_dimensions["C"].width = 90
+    guide.column_dimensions["D"].width = 36
+    for row in guide.iter_rows(min_row=5, min_col=3, max_col=3):
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet = book.create_sheet("Angebote")
+    sheet.append([column.header for column in SHEET_COLUMNS])
+    for index, column in enumerate(SHEET_COLUMNS, start=1):
+        sheet.cell(1, index).font = bold
+        letter = sheet.cell(1, index).column_letter
+        sheet.column_dimensions[letter].width = max(14, len(column.header) + 4)
+        if column.text_format:  # so Excel keeps leading zeros of AGS, phone numbers and ids
+            for row_number in range(2, 502):
+                sheet.cell(row_number, index).number_format = "@"
+    sheet.freeze_panes = "A2"
+    book.active = sheet
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def template_csv() -> bytes:
+    """The header line, UTF-8 with byte order mark and ';' so Excel opens it with umlauts intact."""
+    return ("\ufeff" + ";".join(column.header for column in SHEET_COLUMNS) + "\r\n").encode()

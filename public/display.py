@@ -1,0 +1,156 @@
+"""Services prepared for display, the one rule for the site's pages and the referral slip.
+
+What a list fetches (a fixed number of queries), which hours apply (schedule precedence), and the card a
+list shows of a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from directory import hours
+from directory.models import (
+    Address,
+    Attribute,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+)
+from directory.provenance import fallback_organization
+from directory.translation import Translated, translate
+
+
+def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
+    """Everything a service card or page shows, in a fixed number of queries whatever the number of services."""
+    # The search text (all languages) and its vector are for matching only: not worth fetching for display.
+    queryset = queryset.defer("search_text", "search_vector")
+    with_source = ("source",)
+    return queryset.select_related(
+        "organization__parent_organization", "service_type", "source", "contact_source"
+    ).prefetch_related(
+        Prefetch("phones", queryset=Phone.objects.select_related(*with_source)),
+        Prefetch("languages", queryset=Language.objects.select_related(*with_source)),
+        Prefetch("schedules", queryset=Schedule.objects.select_related(*with_source)),
+        # The Kreis's or city's own contacts: the way to reach an office whose contacts are unknown.
+        "organization__phones",
+        "organization__parent_organization__phones",
+        "service_areas",
+        "cost_options",
+        Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
+        Prefetch(
+            "service_at_locations",
+            queryset=ServiceAtLocation.objects.select_related("location__gemeinde").prefetch_related(
+                "schedules",
+                "phones",
+                "location__schedules",
+                Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
+                "location__accessibility",
+                "location__languages",
+            ),
+        ),
+    )
+
+
+def service_schedules(service: Service) -> list[Schedule]:
+    """The hours that apply to a service: its own, else those at its places, else its places' hours."""
+    own = list(service.schedules.all())
+    if own:
+        return own
+    at_places = [s for sal in service.service_at_locations.all() for s in sal.schedules.all()]
+    if at_places:
+        return at_places
+    return [s for sal in service.service_at_locations.all() for s in sal.location.schedules.all()]
+
+
+def place_schedules(service: Service, service_at_location: ServiceAtLocation) -> list[Schedule]:
+    """The hours at one place of a service: the service's hours there, else the place's, else the service's own."""
+    return (
+        list(service_at_location.schedules.all())
+        or list(service_at_location.location.schedules.all())
+        or list(service.schedules.all())
+    )
+
+
+@dataclass
+class OpeningText:
+    css: str
+    text: str
+
+
+def describe_opening(schedules: Iterable[Schedule], now: datetime) -> OpeningText:
+    state = hours.opening_state(schedules, now)
+    if not state.known:
+        return OpeningText("unknown", _("Opening hours not yet verified"))
+    if state.is_open:
+        until = formats.time_format(state.closes_at, "H:i") if state.closes_at else ""
+        return OpeningText("open", _("Open now, until %(time)s") % {"time": until})
+    if state.reason_closed is not None and state.reason_detail:
+        reason = _("Closed today: %(reason)s") % {"reason": state.reason_detail}
+    else:
+        reason = _("Closed now")
+    if state.next_opening:
+        when = formats.date_format(state.next_opening, "l H:i")
+        return OpeningText("closed", _("%(closed)s · opens %(when)s") % {"closed": reason, "when": when})
+    return OpeningText("closed", reason)
+
+
+@dataclass
+class Card:
+    """What a list shows of one service."""
+
+    service: Service
+    name: Translated
+    description: Translated
+    organization: Translated
+    type_name: Translated | None
+    opening: OpeningText
+    phones: list[str]
+    places: list[Location]
+    reason: str = ""
+    distance_km: float | None = None
+    languages: list[str] = field(default_factory=list)
+    # The Kreis's or city's contacts, shown (and labelled so) when the office's own are unknown.
+    fallback: Organization | None = None
+    fallback_phones: list[str] = field(default_factory=list)
+
+
+def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
+    places = [sal.location for sal in service.service_at_locations.all()]
+    phones = [p.number for p in service.phones.all()] or [
+        p.number for sal in service.service_at_locations.all() for p in sal.phones.all()
+    ]
+    distance = getattr(service, "distance_m", None)
+    fallback = fallback_organization(service) if not phones else None
+    return Card(
+        service=service,
+        name=translate(service.name),
+        description=translate(service.description),
+        organization=translate(service.organization.name),
+        type_name=translate(service.service_type.name) if service.service_type else None,
+        opening=describe_opening(service_schedules(service), now),
+        phones=phones,
+        places=places,
+        reason=reason,
+        distance_km=round(distance / 1000, 1) if distance is not None else None,
+        languages=[language.code for language in service.languages.all()],
+        fallback=fallback,
+        fallback_phones=[p.number for p in fallback.phones.all()] if fallback else [],
+    )
+
+
+def area_reason(service: Service, levels: list[str]) -> str:
+    """Why a service is responsible for the place: the area of its that covers it, in words."""
+    for area in sorted(service.service_areas.all(), key=lambda a: -len(a.ags)):
+        if area.ags in levels and not area.excludes:
+            return _("Responsible for %(area)s") % {"area": area.name or area.ags}
+    return ""

@@ -1,0 +1,573 @@
+"""The public site: start, who is responsible, search, service and organisation pages, problem reports.
+
+Pages are server-rendered and work without JavaScript. Anonymous pages are cacheable (Cache-Control + ETag
+from ConditionalGetMiddleware); pages with a form that posts carry a CSRF token and are never cached.
+Every list runs a fixed number of queries: the services are fetched once with their related records
+prefetched, and everything shown is computed from those in Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language_from_request, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_safe
+
+from directory import hours
+from directory.models import (
+    Gemeinde,
+    Location,
+    Organization,
+    Service,
+    TaxonomyTerm,
+    ags_levels,
+)
+from directory.places import PlaceError, PlaceResult, clean_text, resolve_place
+from directory.provenance import fact_provenance
+from directory.services import report_problem as file_problem_report
+from directory.services import report_rate_limited
+from directory.translation import Translated, translate
+from public.display import (
+    Card,
+    OpeningText,
+    area_reason,
+    describe_opening,
+    make_card,
+    place_schedules,
+    service_schedules,
+    services_for_display,
+)
+from public.search import parse_search_params, search_services
+
+PAGE_SIZE = 20
+# Service types in the order a newcomer needs them on "who is responsible for me".
+TYPE_ORDER = [
+    "ki",
+    "kim",
+    "jobcenter",
+    "auslaenderbehoerde",
+    "einbuergerungsbehoerde",
+    "welcome-center",
+    "integration-point",
+    "jmd",
+    "mbe",
+    "jugendberufsagentur",
+    "agentur-fuer-arbeit",
+]
+MAX_PARAM_LENGTH = 200
+
+
+def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark an anonymous GET page as cacheable by browsers and shared caches (ETag comes from middleware)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.has_header("Cache-Control"):
+            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                # A signed-in caseworker's copy may carry their list button and a CSRF token: never shared.
+                patch_cache_control(response, private=True, max_age=0)
+            else:
+                patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_SECONDS)
+        return response
+
+    return wrapper
+
+
+def param(request: HttpRequest, name: str) -> str:
+    """A query parameter without control or bidi-override characters, cut to a sane length."""
+    return clean_text(request.GET.get(name, "")[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH]
+
+
+# --- Pages ----------------------------------------------------------------------------------------------
+
+
+@require_safe
+def root(request: HttpRequest) -> HttpResponse:
+    """Send the visitor to the start page in the language their browser asks for."""
+    response = redirect(f"/{get_language_from_request(request)}/")
+    response["Vary"] = "Accept-Language"
+    return response
+
+
+def need_terms() -> QuerySet[TaxonomyTerm]:
+    return TaxonomyTerm.objects.of("need").order_by("sort", "code")
+
+
+@require_safe
+@public_page
+def start(request: HttpRequest) -> HttpResponse:
+    needs = [(term.code, translate(term.name)) for term in need_terms()]
+    return render(request, "public/start.html", {"needs": needs})
+
+
+def place_error_message(error: PlaceError) -> str:
+    messages = {
+        PlaceError.MALFORMED: _("Please enter a postcode (5 digits) or the name of a town in North Rhine-Westphalia."),
+        PlaceError.UNKNOWN_POSTCODE: _("We do not know this postcode. Wegweiser covers North Rhine-Westphalia only."),
+        PlaceError.OUTSIDE_NRW: _("This place is outside North Rhine-Westphalia. Wegweiser covers NRW only."),
+        PlaceError.NOT_FOUND: _("We could not find this place in North Rhine-Westphalia. Please check the spelling."),
+        PlaceError.OUT_OF_RANGE: _("These coordinates are not valid."),
+    }
+    return messages.get(error, messages[PlaceError.MALFORMED])
+
+
+def place_from_request(request: HttpRequest, *, text_param: str = "q") -> PlaceResult | None:
+    """The place a request names, or None when it names none."""
+    values = {name: param(request, name) or None for name in ("plz", "ags", "lat", "lon", "choose")}
+    text = param(request, text_param) or None
+    if not any(values[name] for name in ("plz", "ags", "lat", "lon")) and not text:
+        return None
+    return resolve_place(
+        plz=values["plz"], ags=values["ags"], lat=values["lat"], lon=values["lon"], q=text, choose=values["choose"]
+    )
+
+
+def search_place(request: HttpRequest) -> PlaceResult | None:
+    """The search's place: ``plz`` holds a postcode or a town; or coordinates, or an AGS."""
+    where = param(request, "plz")
+    if where:
+        if where.replace(" ", "").isdigit():
+            return resolve_place(plz=where, choose=param(request, "choose") or None)
+        return resolve_place(q=where, choose=param(request, "choose") or None)
+    if param(request, "lat") or param(request, "lon"):
+        return resolve_place(lat=param(request, "lat"), lon=param(request, "lon"))
+    if param(request, "ags"):
+        return resolve_place(ags=param(request, "ags"))
+    return None
+
+
+def parse_age(request: HttpRequest) -> tuple[int | None, str | None]:
+    raw = param(request, "age")
+    if not raw:
+        return None, None
+    if not raw.isdigit() or not 0 <= int(raw) <= 120:
+        return None, _("The age must be a number of years between 0 and 120.")
+    return int(raw), None
+
+
+@require_safe
+@public_page
+def responsible(request: HttpRequest) -> HttpResponse:
+    place = place_from_request(request)
+    age, age_error = parse_age(request)
+    context: dict[str, Any] = {"place": place, "age": age, "age_error": age_error, "query": param(request, "q")}
+    if place is None:
+        context["error"] = _("Please enter a postcode or a town.")
+        return render(request, "public/responsible.html", context, status=400)
+    if place.error is not None:
+        coordinates = bool(param(request, "lat") or param(request, "lon"))
+        malformed_coordinates = coordinates and place.error == PlaceError.MALFORMED
+        context["error"] = place_error_message(PlaceError.OUT_OF_RANGE if malformed_coordinates else place.error)
+        status = 400 if place.error in {PlaceError.MALFORMED, PlaceError.OUT_OF_RANGE} else 404
+        return render(request, "public/responsible.html", context, status=status)
+    if place.choices and not place.ags:
+        context["choices"] = [(g, choice_url(request, g)) for g in place.choices]
+        return render(request, "public/responsible.html", context)
+    assert place.ags is not None
+    services = Service.objects.published().responsible_for(place.ags)
+    if age is not None:
+        services = services.for_age(age)
+    now = timezone.now()
+    levels = ags_levels(place.ags)
+    cards = [make_card(s, now, reason=area_reason(s, levels)) for s in services_for_display(services)]
+    context["groups"] = group_by_type(cards)
+    context["search_url"] = f"{reverse('search')}?plz={place.gemeinde.ags if place.gemeinde else ''}"
+    return render(request, "public/responsible.html", context)
+
+
+def choice_url(request: HttpRequest, gemeinde: Gemeinde) -> str:
+    query = request.GET.copy()
+    for name in ("q", "plz", "lat", "lon", "choose"):
+        query.pop(name, None)
+    query["ags"] = gemeinde.ags
+    return f"{request.path}?{query.urlencode()}"
+
+
+def group_by_type(cards: list[Card]) -> list[tuple[str, list[Card]]]:
+    groups: dict[str, list[Card]] = {}
+    order: dict[str, tuple[int, int, str]] = {}
+    for card in cards:
+        term = card.service.service_type
+        key = str(card.type_name) if card.type_name else _("Other services")
+        groups.setdefault(key, []).append(card)
+        code = term.code if term else "~"
+        order[key] = (TYPE_ORDER.index(code) if code in TYPE_ORDER else len(TYPE_ORDER), term.sort if term else 0, key)
+    for group in groups.values():
+        group.sort(key=lambda c: c.name.text.casefold())
+    return [(key, groups[key]) for key in sorted(groups, key=lambda k: order[k])]
+
+
+@require_safe
+@public_page
+def search(request: HttpRequest) -> HttpResponse:
+    params, errors = parse_search_params(request.GET)
+    place = search_place(request)
+    place_error = place_error_message(place.error) if place is not None and place.error is not None else None
+    point = place.point if place is not None and place.error is None else None
+    results = search_services(params, point=point)
+    now = timezone.now()
+    if params.open_now:
+        # Opening state needs holidays and closures, so it is computed in Python over a bounded candidate set.
+        candidates = list(services_for_display(results)[:1000])
+        matching = [s for s in candidates if hours.opening_state(service_schedules(s), now).is_open]
+        paginator = Paginator(matching, PAGE_SIZE)
+    else:
+        paginator = Paginator(results, PAGE_SIZE)
+    page_number = params.page
+    if page_number > max(paginator.num_pages, 1):
+        errors["page"] = _("There is no page %(page)s; showing the first page.") % {"page": page_number}
+        page_number = 1
+    page = paginator.page(page_number)
+    services = page.object_list if params.open_now else list(services_for_display(page.object_list))  # type: ignore[arg-type]
+    cards = [make_card(s, now) for s in services]
+    context = {
+        "params": params,
+        "errors": errors,
+        "place": place,
+        "place_error": place_error,
+        "cards": cards,
+        "page": page,
+        "needs": [(t.code, translate(t.name)) for t in need_terms()],
+        "eligibility_terms": [(t.code, translate(t.name)) for t in TaxonomyTerm.objects.of("residence-status")],
+        "active_filters": active_filters(request),
+        "page_query": page_query(request),
+        "place_text": param(request, "plz"),
+        "languages": settings.LANGUAGES,
+    }
+    return render(request, "public/search.html", context)
+
+
+FILTER_LABELS = {
+    "q": gettext_lazy("Text"),
+    "plz": gettext_lazy("Place"),
+    "need": gettext_lazy("Need"),
+    "language": gettext_lazy("Language"),
+    "open_now": gettext_lazy("Open now"),
+    "free": gettext_lazy("Free of charge"),
+    "walk_in": gettext_lazy("Walk-in"),
+    "barrier_free": gettext_lazy("Barrier-free"),
+    "eligibility": gettext_lazy("Residence status"),
+    "target_group": gettext_lazy("Target group"),
+    "age": gettext_lazy("Age"),
+    "jobcenter_form": gettext_lazy("How it is run"),
+}
+
+
+def active_filters(request: HttpRequest) -> list[tuple[str, str, str]]:
+    """(label, value, URL without it): each current filter can be removed on its own."""
+    filters = []
+    for name, label in FILTER_LABELS.items():
+        value = param(request, name)
+        if not value:
+            continue
+        query = request.GET.copy()
+        query.pop(name, None)
+        query.pop("page", None)
+        filters.append((str(label), value, f"?{query.urlencode()}"))
+    return filters
+
+
+def page_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def get_record(model: type[Any], record_id: str, queryset: QuerySet[Any] | None = None) -> Any:
+    try:
+        pk = uuid.UUID(record_id)
+    except ValueError as exc:
+        raise Http404(_("There is no entry with this id.")) from exc
+    found = (queryset if queryset is not None else model.objects.all()).filter(pk=pk).first()
+    if found is None:
+        raise Http404(_("There is no entry with this id."))
+    return found
+
+
+@dataclass
+class PlaceView:
+    """One place of a service, as its page shows it."""
+
+    location: Location
+    name: Translated
+    addresses: list[Any]
+    directions_url: str
+
+    @property
+    def directions_by_address(self) -> bool:
+        """Whether a street is known (directions lead to the door, the map point is only near it)."""
+        return bool(self.location.street_addresses)
+
+    opening: OpeningText
+    week: list[hours.DayHours]
+    accessibility: list[Any]
+    transportation: Translated
+
+
+@require_safe
+@public_page
+def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
+    service: Service = get_record(Service, service_id, services_for_display(Service.objects.all()))
+    now = timezone.now()
+    today = timezone.localdate()
+    card = make_card(service, now)
+    places = []
+    for sal in service.service_at_locations.all():
+        location = sal.location
+        schedules = place_schedules(service, sal)
+        places.append(
+            PlaceView(
+                location=location,
+                name=translate(location.name),
+                addresses=list(location.addresses.all()),
+                directions_url=directions_url(location),
+                opening=describe_opening(schedules, now),
+                week=hours.week(schedules, today),
+                accessibility=list(location.accessibility.all()),
+                transportation=translate(location.transportation),
+            )
+        )
+    terms: dict[str, list[Translated]] = {}
+    for attribute in service.attributes.all():
+        key = attribute.taxonomy_term.taxonomy.key.replace("-", "_")  # usable in templates
+        terms.setdefault(key, []).append(translate(attribute.taxonomy_term.name))
+    map_points = [
+        {
+            "lat": p.location.point.y,
+            "lon": p.location.point.x,
+            "name": str(p.name or card.name),
+            "approximate": p.location.is_approximate,
+        }
+        for p in places
+        if p.location.point is not None
+    ]
+    context = {
+        "card": card,
+        "service": service,
+        "places": places,
+        "terms": terms,
+        "own_week": hours.week(service.schedules.all(), today) if service.schedules.all() else None,
+        "texts": {
+            name: translate(getattr(service, name))
+            for name in (
+                "eligibility_description",
+                "application_process",
+                "fees_description",
+                "interpretation_services",
+                "alert",
+            )
+        },
+        "cost_options": list(service.cost_options.all()),
+        "map_points": map_points,
+        "booking_links": sorted({s.schedule_link for s in service_schedules(service) if s.schedule_link}),
+        "service_areas": [a for a in service.service_areas.all() if not a.excludes],
+        "provenance": fact_provenance(service),
+    }
+    return render(request, "public/service.html", context)
+
+
+def directions_url(location: Location) -> str:
+    """Directions to the door: by the street address where one is known (a routing service finds the
+    house even when our point is only the postcode's centre), else to the point."""
+    address = next(iter(location.street_addresses), None)
+    if address is not None:
+        text = f"{address.address_1}, {address.postal_code} {address.city}".replace("  ", " ")
+        return f"https://www.openstreetmap.org/search?query={quote(text)}"
+    if location.point is not None:
+        y, x = location.point.y, location.point.x
+        return f"https://www.openstreetmap.org/directions?route=%3B{y:.5f}%2C{x:.5f}"
+    return ""
+
+
+def vcard_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+@require_safe
+@public_page
+def service_vcard(request: HttpRequest, service_id: str) -> HttpResponse:
+    service: Service = get_record(Service, service_id, services_for_display(Service.objects.all()))
+    name = translate(service.name).text
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"FN:{vcard_escape(name)}",
+        f"ORG:{vcard_escape(translate(service.organization.name, 'de').text)}",
+    ]
+    for phone in service.phones.all():
+        lines.append(f"TEL;TYPE={phone.type.upper()}:{phone.number}")
+    if service.email:
+        lines.append(f"EMAIL:{service.email}")
+    for sal in service.service_at_locations.all():
+        for address in sal.location.addresses.all():
+            lines.append(
+                f"ADR;TYPE=WORK:;;{vcard_escape(address.address_1)};{vcard_escape(address.city)};;"
+                f"{address.postal_code};{address.country}"
+            )
+    lines.append(f"URL:{request.build_absolute_uri(reverse('service', args=[service.pk]))}")
+    lines.append("END:VCARD")
+    response = HttpResponse("\r\n".join(lines) + "\r\n", content_type="text/vcard; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="wegweiser-contact.vcf"'
+    return response
+
+
+@require_safe
+@public_page
+def organization_detail(request: HttpRequest, organization_id: str) -> HttpResponse:
+    organization: Organization = get_record(Organization, organization_id)
+    services = services_for_display(Service.objects.filter(organization=organization).order_by("id"))
+    now = timezone.now()
+    cards = [make_card(s, now) for s in services]
+    places = {id(p): p for c in cards for p in c.places}
+    context = {
+        "organization": organization,
+        "name": translate(organization.name),
+        "description": translate(organization.description),
+        "cards": sorted(cards, key=lambda c: c.name.text.casefold()),
+        "places": list(places.values()),
+    }
+    return render(request, "public/organization.html", context)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def report_problem(request: HttpRequest, service_id: str) -> HttpResponse:
+    service: Service = get_record(Service, service_id, Service.objects.select_related("organization"))
+    context: dict[str, Any] = {"service": service, "name": translate(service.name), "errors": []}
+    signed_in = request.user.is_authenticated
+    if signed_in:
+        # A caseworker reports as themselves: reporter is their account, the contact their e-mail address.
+        context["contact"] = getattr(request.user, "email", "")
+    if request.method == "POST":
+        text = request.POST.get("text", "")
+        contact = request.POST.get("contact", "")
+        context.update(text=text[:2000], contact=contact[:200])
+        client_ip = request.META.get("REMOTE_ADDR", "")
+        # Signed-in staff answer for their reports; their office's shared address must not throttle them.
+        if not signed_in and report_rate_limited(client_ip):
+            context["errors"] = [_("You have sent several reports in a short time. Please try again in an hour.")]
+            return render(request, "public/report.html", context, status=429)
+        if len(text) > 2000 or len(contact) > 200:
+            context["errors"] = [_("Please keep the report under 2,000 characters and the contact under 200.")]
+            return render(request, "public/report.html", context, status=400)
+        try:
+            file_problem_report(
+                service=service,
+                text=text,
+                contact=contact,
+                client_ip=client_ip,
+                reporter=request.user if signed_in else None,
+            )
+        except ValidationError:
+            context["errors"] = [_("Please describe the problem in at least a few words.")]
+            return render(request, "public/report.html", context, status=400)
+        return redirect("report-thanks", service_id=service.pk)
+    return render(request, "public/report.html", context)
+
+
+@require_safe
+def report_thanks(request: HttpRequest, service_id: str) -> HttpResponse:
+    service: Service = get_record(Service, service_id)
+    return render(request, "public/report_thanks.html", {"service": service, "name": translate(service.name)})
+
+
+@require_safe
+@public_page
+def offline(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/offline.html")
+
+
+# --- Progressive web app ------------------------------------------------------------------------------
+
+
+@require_safe
+def manifest(request: HttpRequest) -> JsonResponse:
+    language = get_language_from_request(request)
+    response = JsonResponse(
+        {
+            "name": "Wegweiser NRW",
+            "short_name": "Wegweiser",
+            "start_url": f"/{language}/",
+            "scope": "/",
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "theme_color": "#0a4d8c",
+            "icons": [{"src": settings.STATIC_URL + "directory/icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+        },
+        content_type="application/manifest+json",
+    )
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
+
+
+@require_safe
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """Keeps visited pages readable offline: network first, the cached copy when the network fails."""
+    script = render_to_string("public/sw.js", {"offline_urls": [f"/{code}/offline/" for code, _ in settings.LANGUAGES]})
+    response = HttpResponse(script, content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/"
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+# --- Operations and errors ----------------------------------------------------------------------------
+
+
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database check for load balancers and monitoring."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT postgis_lib_version()")
+            postgis = cursor.fetchone()[0]
+        database = {
+            "status": "ok",
+            "postgis": postgis,
+            "gemeinden": Gemeinde.objects.count(),
+            "services": Service.objects.published().count(),
+        }
+    except DatabaseError as exc:
+        return JsonResponse({"status": "error", "database": {"status": "error", "error": str(exc)}}, status=503)
+    return JsonResponse({"status": "ok", "database": database})
+
+
+def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message}, status=status)
+    return render(request, "public/error.html", {"status": status, "message": message}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 400, _("The request was not understood."))
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 404, _("This page does not exist."))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No template context processors or database here: the error may be the database itself.
+    html = render_to_string("public/500.html")
+    return HttpResponse(html, status=500)
