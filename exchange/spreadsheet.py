@@ -35,7 +35,7 @@ from directory import models as m
 from directory.hours import WEEKDAY_CODES
 from directory.places import representative_point
 from directory.services import refresh_search_text
-from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
+from directory.translation import FALLBACK_LANGUAGE, NON_GERMAN_LANGUAGES
 from exchange.imports import (
     ID_NAMESPACE,
     PROGRESS_EVERY,
@@ -217,7 +217,6 @@ ATTENDING_WORDS = {
 }
 YES_NO = {"ja": True, "j": True, "x": True, "yes": True, "true": True, "1": True}
 YES_NO.update({"nein": False, "n": False, "no": False, "false": False, "0": False})
-OTHER_LANGUAGES = tuple(code for code in LANGUAGE_CODES if code != FALLBACK_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -370,7 +369,7 @@ SHEET_COLUMNS: tuple[SheetColumn, ...] = (
     ),
     *(
         SheetColumn(f"{label} ({code})", f"{key}_{code}", f"{label} auf {code} (optional).", "", max_length=limit)
-        for code in OTHER_LANGUAGES
+        for code in NON_GERMAN_LANGUAGES
         for label, key, limit in (("Angebot", "name", 300), ("Beschreibung", "description", 5000))
     ),
 )
@@ -598,7 +597,7 @@ class RowChecker:
     def value(self, key: str, text: str) -> Any:
         if key in ("quell_id", "source", "organization", "location_name", "street", "city"):
             return " ".join(text.split())
-        if key in ("name", *(f"name_{code}" for code in OTHER_LANGUAGES)):
+        if key in ("name", *(f"name_{code}" for code in NON_GERMAN_LANGUAGES)):
             return " ".join(text.split())
         if key in TEXT_FIELDS or key.startswith("description_"):
             return text
@@ -941,7 +940,7 @@ class SpreadsheetImport:
             "external_id": given["quell_id"],
         }
         for key, name in TEXT_FIELDS.items():
-            translations = {code: given.get(f"{key}_{code}") for code in OTHER_LANGUAGES}
+            translations = {code: given.get(f"{key}_{code}") for code in NON_GERMAN_LANGUAGES}
             if key in given or any(text is not None for text in translations.values()):
                 current = getattr(service, name) if service is not None else {}
                 values[name] = merge_text(current, given.get(key), translations)

@@ -41,7 +41,7 @@ from directory.models import (
     TaxonomyTerm,
     ags_levels,
 )
-from directory.places import PlaceError, PlaceResult, clean_text, resolve_place
+from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
 from directory.services import report_problem as file_problem_report
 from directory.services import report_rate_limited
@@ -95,7 +95,7 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 def param(request: HttpRequest, name: str) -> str:
     """A query parameter without control or bidi-override characters, cut to a sane length."""
-    return clean_text(request.GET.get(name, "")[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH]
+    return single_line(request.GET.get(name, "")[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH]
 
 
 # --- Pages ----------------------------------------------------------------------------------------------
