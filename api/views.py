@@ -52,6 +52,7 @@ from directory.models import (
     ServiceQuerySet,
     Taxonomy,
     TaxonomyTerm,
+    record_by_id,
 )
 from directory.places import resolve_place
 from directory.services import client_hash
@@ -485,8 +486,7 @@ def listing(
 
 def record_or_not_found(queryset: QuerySet[_M], kind: str, record_id: str) -> _M:
     """The record of ``queryset`` with this id, else :class:`NotFound` (a JSON 404 naming the id; malformed too)."""
-    pk = parse_uuid(record_id)
-    record = queryset.filter(pk=pk).first() if pk is not None else None
+    record = record_by_id(queryset, record_id.strip())
     if record is None:
         raise NotFound(f"no {kind} with id {record_id!r}")
     return record

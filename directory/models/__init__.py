@@ -63,6 +63,7 @@ from directory.models.provenance import (
     SourceCheck,
     SourceCheckOutcome,
     VerificationState,
+    record_by_id,
     record_constraints,
 )
 from directory.models.reports import (
@@ -135,5 +136,6 @@ __all__ = [
     "ags_levels",
     "exactly_one",
     "fold_name",
+    "record_by_id",
     "record_constraints",
 ]
