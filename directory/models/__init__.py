@@ -1,7 +1,7 @@
 """The core's models, one module per concern; everything is importable from ``directory.models``."""
 
+from directory.hours import BYDAY, AttendingType, Weekday
 from directory.models.catalogue import (
-    BYDAY,
     ISO_639,
     MAX_FUZZY_WORDS,
     PHONE_NUMBER,
@@ -9,7 +9,6 @@ from directory.models.catalogue import (
     Accessibility,
     Address,
     AddressType,
-    AttendingType,
     Attribute,
     Contact,
     CostOption,
@@ -36,7 +35,6 @@ from directory.models.catalogue import (
     Taxonomy,
     TaxonomyTerm,
     TaxonomyTermQuerySet,
-    Weekday,
     exactly_one,
 )
 from directory.models.geography import (
