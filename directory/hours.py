@@ -392,24 +392,27 @@ DAY_ABBREVIATIONS: Mapping[str, str] = MappingProxyType(
     dict(zip(WEEKDAY_CODES, ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"), strict=True))
 )
 # Lower-case words for how one comes → AttendingType value; also the spreadsheet's "Zugang" column.
-_ATTENDING_WORDS: dict[str, AttendingType] = {
-    **{kind.value: kind for kind in AttendingType},
-    **dict.fromkeys(("offene sprechstunde", "ohne termin", "ohne anmeldung", "walk in"), AttendingType.WALK_IN),
-    **dict.fromkeys(
-        (
-            "nach vereinbarung",
-            "nach terminvereinbarung",
-            "terminvereinbarung",
-            "nach termin",
-            "mit termin",
-            "termin",
-            "by appointment",
+ATTENDING_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        **{value: value for value in AttendingType.values},
+        **dict.fromkeys(
+            ("offene sprechstunde", "ohne termin", "ohne anmeldung", "walk in"), AttendingType.WALK_IN.value
         ),
-        AttendingType.APPOINTMENT,
-    ),
-    **dict.fromkeys(("telefonisch", "by phone"), AttendingType.PHONE),
-}
-ATTENDING_WORDS: Mapping[str, str] = MappingProxyType({word: kind.value for word, kind in _ATTENDING_WORDS.items()})
+        **dict.fromkeys(
+            (
+                "nach vereinbarung",
+                "nach terminvereinbarung",
+                "terminvereinbarung",
+                "nach termin",
+                "mit termin",
+                "termin",
+                "by appointment",
+            ),
+            AttendingType.APPOINTMENT.value,
+        ),
+        **dict.fromkeys(("telefonisch", "by phone"), AttendingType.PHONE.value),
+    }
+)
 # How format_hours writes each attending type; every one of them is in ATTENDING_WORDS.
 ATTENDING_TEXT: Mapping[str, str] = MappingProxyType(
     {
