@@ -1,7 +1,7 @@
 """The core's models, one module per concern; everything is importable from ``directory.models``."""
 
+from directory.hours import BYDAY, AttendingType, Weekday
 from directory.models.catalogue import (
-    BYDAY,
     ISO_639,
     MAX_FUZZY_WORDS,
     PHONE_NUMBER,
@@ -10,7 +10,6 @@ from directory.models.catalogue import (
     Accessibility,
     Address,
     AddressType,
-    AttendingType,
     Attribute,
     Contact,
     CostOption,
@@ -37,7 +36,6 @@ from directory.models.catalogue import (
     Taxonomy,
     TaxonomyTerm,
     TaxonomyTermQuerySet,
-    Weekday,
     exactly_one,
 )
 from directory.models.geography import (

@@ -24,15 +24,16 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext_lazy as _
 
+from directory.hours import BYDAY, AttendingType
 from directory.models.geography import AGS_ANY_LEVEL, POSTCODE, Gemeinde, ags_levels
 from directory.models.provenance import Record, Source, record_constraints
 from directory.translation import Translated, TranslatedField, translate
 
 # --- Well-formed codes ---------------------------------------------------------------------------------
+# (The weekday codes, BYDAY and attending types belong to opening hours: directory.hours.)
 
 ISO_639 = r"^[a-z]{2,3}$"
 PHONE_NUMBER = r"^\+?[0-9][0-9 ()/.-]{2,30}[0-9]$"
-BYDAY = r"^(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*$"
 
 
 def exactly_one(*fields: str) -> Q:
@@ -642,24 +643,6 @@ class Phone(Record):
 
     def __str__(self) -> str:
         return self.number
-
-
-class Weekday(models.TextChoices):
-    # iCalendar BYDAY codes, as HSDS schedule.byday uses them.
-    MO = "MO", "Monday"
-    TU = "TU", "Tuesday"
-    WE = "WE", "Wednesday"
-    TH = "TH", "Thursday"
-    FR = "FR", "Friday"
-    SA = "SA", "Saturday"
-    SU = "SU", "Sunday"
-
-
-class AttendingType(models.TextChoices):
-    WALK_IN = "walk-in", "walk-in (no appointment needed)"
-    APPOINTMENT = "appointment", "by appointment only"
-    PHONE = "phone", "by phone"
-    ONLINE = "online", "online"
 
 
 class Schedule(Record):
