@@ -5,6 +5,9 @@ file, the row (line) and the field, and the database stays as it was. Loading tw
 records get stable UUIDs derived from their keys in the data files, and a record is only written when
 its values differ. A record an editor has changed since the last load is left alone, so reloading
 ``data/`` never overwrites the editors' work.
+
+This module reads ``data/``; records are written through the writer of :mod:`exchange.pipeline`, which
+the spreadsheet and package imports share.
 """
 
 from __future__ import annotations

@@ -312,7 +312,9 @@ class Writer:
     editor's own act and writes over it.
     """
 
-    def __init__(self, reason: str, report: ImportReport | LoadReport, *, user: Any = None, keep_edited: bool = False):
+    def __init__(
+        self, reason: str, report: ImportReport | LoadReport, *, user: Any = None, keep_edited: bool = False
+    ) -> None:
         self.reason = reason
         self.report = report
         self.user = user
