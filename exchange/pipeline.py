@@ -79,8 +79,8 @@ class Problem:
 class Rejected(Exception):
     """A row cannot be written; the problems say why (the cause, if any, is the error behind them)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
+    def __init__(self, problems: list[Problem], text: str | None = None) -> None:
+        super().__init__(text if text is not None else "; ".join(str(p) for p in problems))
         self.problems = problems
 
 
@@ -88,16 +88,12 @@ class LoadError(Rejected):
     """A file of ``data/`` is wrong: the one problem that stops a load, worded for the developer running it."""
 
     def __init__(self, file: str | Path, row: int | None, field: str | None, message: str) -> None:
-        super().__init__([Problem(row, field, message, str(file))])
         where = str(file)
         if row is not None:
             where += f", row {row}"
         if field:
             where += f", field '{field}'"
-        self.args = (f"{where}: {message}",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__([Problem(row, field, message, str(file))], f"{where}: {message}")
 
     @property
     def file(self) -> str:
