@@ -5,6 +5,9 @@ file, the row (line) and the field, and the database stays as it was. Loading tw
 records get stable UUIDs derived from their keys in the data files, and a record is only written when
 its values differ. A record an editor has changed since the last load is left alone, so reloading
 ``data/`` never overwrites the editors' work.
+
+This module reads ``data/``; records are written through the writer of :mod:`exchange.pipeline`, which
+the spreadsheet and package imports share.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import yaml
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import translation
 
 from directory import models as m
@@ -34,31 +37,21 @@ from directory.places import representative_point
 from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
 from exchange import office_facts
+from exchange.pipeline import (
+    LOAD_REASON,
+    LoadError,
+    LoadReport,
+    Outcome,
+    Rejected,
+    Validation,
+    Where,
+    Writer,
+    area_names,
+    changed_fields,
+    stable_id,
+)
 
 log = logging.getLogger(__name__)
-
-# Stable ids: uuid5(namespace, "<kind>:<key>") gives every install the same UUID for the same record.
-ID_NAMESPACE = uuid.UUID("6f1c2a3e-5b0d-4c8e-9a51-0e57a1e9f0b5")
-LOAD_REASON = "data load"
-NRW_AGS = "05"
-
-
-def stable_id(kind: str, key: str) -> uuid.UUID:
-    return uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")
-
-
-class LoadError(Exception):
-    """A data file is wrong; the message names the file, the row and the field."""
-
-    def __init__(self, file: str | Path, row: int | None, field: str | None, message: str) -> None:
-        self.file, self.row, self.field, self.message = str(file), row, field, message
-        where = self.file
-        if row is not None:
-            where += f", row {row}"
-        if field:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {message}")
-
 
 # --- Reading files ----------------------------------------------------------------------------------------
 
@@ -104,75 +97,12 @@ def file_digest(paths: list[Path]) -> str:
 # --- Writing records ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class LoadReport:
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def add(self, model: type[models.Model], outcome: str) -> None:
-        self.counts[f"{model.__name__} {outcome}"] += 1
-
-    def changed(self) -> int:
-        return sum(n for key, n in self.counts.items() if key.endswith((" created", " updated")))
-
-    def summary(self) -> str:
-        return ", ".join(f"{n} {key}" for key, n in sorted(self.counts.items())) or "nothing to do"
-
-
-def _same(current: Any, new: Any) -> bool:
-    if isinstance(current, GEOSGeometry) or isinstance(new, GEOSGeometry):
-        return current is not None and new is not None and current.equals_exact(new, 1e-9)
-    return bool(current == new)
-
-
-def _same_field(record: models.Model, name: str, value: Any) -> bool:
-    """Whether the record already holds ``value``; a foreign key is compared by id, without fetching it."""
-    field = record._meta.get_field(name)
-    if isinstance(field, models.ForeignKey):
-        return bool(getattr(record, field.attname) == (value.pk if value is not None else None))
-    return _same(getattr(record, name), value)
-
-
-def last_written_by_load(record: m.Record) -> bool:
-    """Whether the newest version of a record is one a data load wrote (no editor touched it since)."""
-    latest = record.history.order_by("-history_date").first()
-    return latest is None or (latest.history_change_reason or "").startswith(LOAD_REASON)
-
-
-def upsert(
-    model: type[Any], pk: uuid.UUID, values: dict[str, Any], *, report: LoadReport, where: Callable[[], LoadError]
-) -> Any:
-    """Create the record or bring it up to ``values``; leave it be where nothing changed or an editor did."""
-    record = model.objects.filter(pk=pk).first()
-    if record is None:
-        record = model(pk=pk, **values)
-        outcome = "created"
-    else:
-        changed = {name: value for name, value in values.items() if not _same_field(record, name, value)}
-        if not changed:
-            report.add(model, "unchanged")
-            return record
-        if not last_written_by_load(record):
-            report.add(model, "kept (edited since the last load)")
-            return record
-        for name, value in changed.items():
-            setattr(record, name, value)
-        outcome = "updated"
-    try:
-        # Constraints are checked by the database on save (IntegrityError below): one query per constraint
-        # per record here would triple the load time.
-        record.full_clean(validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        error = where()
-        raise LoadError(error.file, error.row, error.field, _validation_message(exc)) from exc
-    record._change_reason = LOAD_REASON
-    try:
-        with transaction.atomic():
-            record.save()
-    except IntegrityError as exc:
-        error = where()
-        raise LoadError(error.file, error.row, error.field, f"rejected by the database: {exc}") from exc
-    report.add(model, outcome)
-    return record
+def _why(rejected: Rejected) -> str:
+    """What the writer's rejection of a record says, in the words of a load."""
+    cause = rejected.__cause__
+    if isinstance(cause, ValidationError):
+        return _validation_message(cause)
+    return f"rejected by the database: {cause}"
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -240,7 +170,7 @@ def load_geography(directory: Path, *, force: bool = False) -> LoadReport:
 
 def _save_area(model: type[models.Model], pk: str, values: dict[str, Any], report: LoadReport) -> None:
     _, created = model.objects.update_or_create(pk=pk, defaults=values)  # type: ignore[attr-defined]
-    report.add(model, "created" if created else "updated")
+    report.count(model, Outcome.CREATED if created else Outcome.CHANGED)
 
 
 def _load_regierungsbezirke(path: Path, report: LoadReport) -> None:
@@ -592,17 +522,20 @@ class CatalogueLoader:
         self.gemeinde_by_name = {m.fold_name(name): ags for ags, name in m.Gemeinde.objects.values_list("ags", "name")}
         # Child records this load wrote: the others of a loaded service are stale and go (see _prune).
         self.written: set[uuid.UUID] = set()
-        self.area_names = self._area_names()
+        self.area_names = area_names()
+        self.writer = Writer(LOAD_REASON, report, keep_edited=True)
 
-    @staticmethod
-    def _area_names() -> dict[str, str]:
-        names = {NRW_AGS: "Nordrhein-Westfalen"}
-        names.update(
-            {ags: f"Regierungsbezirk {name}" for ags, name in m.Regierungsbezirk.objects.values_list("ags", "name")}
-        )
-        names.update({k.ags: k.display_name for k in m.Kreis.objects.all()})
-        names.update(dict(m.Gemeinde.objects.values_list("ags", "name")))
-        return names
+    def _write(self, model: type[Any], pk: uuid.UUID, values: dict[str, Any], *, where: Callable[[], LoadError]) -> Any:
+        """Create the record or bring it up to ``values``; leave it be where nothing changed or an editor did."""
+        record = model.objects.filter(pk=pk).first()
+        try:
+            record, _, _ = self.writer.upsert(
+                model, record, pk, values, where=Where(), validation=Validation.NOT_CONSTRAINTS
+            )
+        except Rejected as exc:
+            error = where()
+            raise LoadError(error.file, error.row, error.field, _why(exc)) from exc
+        return record
 
     def load(self) -> None:
         if len(self.area_names) <= 1:
@@ -694,9 +627,7 @@ class CatalogueLoader:
             **_unverified(page.source),
         }
         where = lambda: LoadError(CONTACTS_DIRECTORY, None, "address", f"office {office}")  # noqa: E731
-        location: m.Location = upsert(
-            m.Location, stable_id("location", f"address/{key}"), values, report=self.report, where=where
-        )
+        location: m.Location = self._write(m.Location, stable_id("location", f"address/{key}"), values, where=where)
         self.address_locations[key] = location
         address = {
             "location": location,
@@ -705,7 +636,7 @@ class CatalogueLoader:
             "city": page.city,
             **_unverified(page.source),
         }
-        upsert(m.Address, stable_id("address", f"address/{key}"), address, report=self.report, where=where)
+        self._write(m.Address, stable_id("address", f"address/{key}"), address, where=where)
         return location
 
     def _organization_contacts(self, organization: m.Organization, facts: office_facts.OfficeFacts) -> None:
@@ -716,11 +647,10 @@ class CatalogueLoader:
             pk = stable_id("phone", f"{organization.pk}/page/{number}")
             self.written.add(pk)
             source = phones.source if phones else None
-            upsert(
+            self._write(
                 m.Phone,
                 pk,
                 {"organization": organization, "number": phone, **_unverified(source)},
-                report=self.report,
                 where=where,
             )
         address = facts.group("address")
@@ -832,16 +762,16 @@ class CatalogueLoader:
         if not values["url"] and not values["document"]:
             raise item.error("url", "a source needs a url or a document")
         source = m.Source.objects.filter(key=item.key).first()
-        if source is not None and all(_same(getattr(source, k), v) for k, v in values.items()):
-            self.report.add(m.Source, "unchanged")
+        if source is not None and not changed_fields(source, values):
+            self.report.count(m.Source, Outcome.UNCHANGED)
             return source
-        outcome = "created" if source is None else "updated"
+        outcome = Outcome.CREATED if source is None else Outcome.CHANGED
         source = source or m.Source(key=item.key)
         for k, v in values.items():
             setattr(source, k, v)
         self._clean(item, source)  # before saving: a too-long value is a message, not a database error
         source.save()
-        self.report.add(m.Source, outcome)
+        self.report.count(m.Source, outcome)
         return source
 
     def _clean(self, item: Item, record: models.Model) -> None:
@@ -862,7 +792,7 @@ class CatalogueLoader:
             "last_verified_at": None,
             "source": None,
         }
-        taxonomy = upsert(m.Taxonomy, stable_id("taxonomy", item.key), values, report=self.report, where=item.where())
+        taxonomy = self._write(m.Taxonomy, stable_id("taxonomy", item.key), values, where=item.where())
         terms = self._list(item, "terms")
         codes = Counter(str(t.get("code")) for t in terms if isinstance(t, dict))
         for entry in terms:
@@ -888,7 +818,7 @@ class CatalogueLoader:
                 "last_verified_at": None,
             }
             pk = stable_id("term", f"{item.key}/{term_item.key}")
-            term = upsert(m.TaxonomyTerm, pk, term_values, report=self.report, where=term_item.where())
+            term = self._write(m.TaxonomyTerm, pk, term_values, where=term_item.where())
             self.terms[(item.key, term_item.key)] = term
         for entry in terms:
             if entry.get("parent"):
@@ -920,16 +850,14 @@ class CatalogueLoader:
         web = facts.group("web") if facts else None
         if web is not None and (web.email or web.website):
             values.update(email=web.email, website=web.website, contact_source=web.source)
-        return upsert(
-            m.Organization, stable_id("organization", item.key), values, report=self.report, where=item.where()
-        )
+        return self._write(m.Organization, stable_id("organization", item.key), values, where=item.where())
 
     def _organization_parent(self, item: Item) -> None:
         parent = self._ref(item, "parent", self.organizations)
         organization = self.organizations[item.key]
         if parent is not None and parent.pk == organization.pk:
             raise item.error("parent", "an organisation cannot be its own parent")
-        if organization.parent_organization_id != (parent.pk if parent else None) and last_written_by_load(
+        if organization.parent_organization_id != (parent.pk if parent else None) and self.writer.wrote_last(
             organization
         ):
             organization.parent_organization = parent
@@ -944,7 +872,7 @@ class CatalogueLoader:
             "description": self._text(item, "description"),
             **self._provenance(item),
         }
-        return upsert(m.Program, stable_id("program", item.key), values, report=self.report, where=item.where())
+        return self._write(m.Program, stable_id("program", item.key), values, where=item.where())
 
     def _location(self, item: Item) -> m.Location:
         location_type = self._plain(item, "type", 10) or m.LocationType.PHYSICAL
@@ -974,9 +902,7 @@ class CatalogueLoader:
             "gemeinde": gemeinde,
             **self._provenance(item),
         }
-        location: m.Location = upsert(
-            m.Location, stable_id("location", item.key), values, report=self.report, where=item.where()
-        )
+        location: m.Location = self._write(m.Location, stable_id("location", item.key), values, where=item.where())
         self._address(item, location)
         return location
 
@@ -1028,7 +954,7 @@ class CatalogueLoader:
             "verification_state": location.verification_state,
             "last_verified_at": location.last_verified_at,
         }
-        upsert(m.Address, stable_id("address", item.key), values, report=self.report, where=item.where("address"))
+        self._write(m.Address, stable_id("address", item.key), values, where=item.where("address"))
 
     def _service(self, item: Item) -> m.Service:
         status = self._plain(item, "status", 20) or m.ServiceStatus.ACTIVE
@@ -1073,9 +999,7 @@ class CatalogueLoader:
             values["alternate_name"] = web.name[:200] or values["alternate_name"]
             if web.email or web.website:
                 values.update(email=web.email, url=web.website, contact_source=web.source)
-        service: m.Service = upsert(
-            m.Service, stable_id("service", item.key), values, report=self.report, where=item.where()
-        )
+        service: m.Service = self._write(m.Service, stable_id("service", item.key), values, where=item.where())
         self._attributes(item, service)
         area_source = self._ref(item, "responsibility_source", self.sources)
         self._areas(item, service, "service_areas", excludes=False, source=area_source)
@@ -1134,10 +1058,8 @@ class CatalogueLoader:
             stale += model.objects.filter(service__in=services).exclude(pk__in=self.written)
         stale += m.Phone.objects.filter(organization__in=organizations).exclude(pk__in=self.written)
         for record in stale:
-            if last_written_by_load(record):
-                record._change_reason = LOAD_REASON
-                record.delete()
-                self.report.add(type(record), "removed")
+            if self.writer.wrote_last(record):
+                self.writer.delete(record)
 
     def _term(self, item: Item, name: str, taxonomy: str, code: Any) -> m.TaxonomyTerm:
         term = self.terms.get((taxonomy, str(code)))
@@ -1172,7 +1094,7 @@ class CatalogueLoader:
             }
         pk = stable_id(kind, f"{service.pk}/{key}")
         self.written.add(pk)
-        upsert(model, pk, {**values, **provenance}, report=self.report, where=item.where(field))
+        self._write(model, pk, {**values, **provenance}, where=item.where(field))
 
     def _attributes(self, item: Item, service: m.Service) -> None:
         for name, taxonomy in TERM_FIELDS.items():
@@ -1217,7 +1139,7 @@ class CatalogueLoader:
         }
         pk = stable_id("service-at-location", f"{service.pk}/{location.pk}")
         self.written.add(pk)
-        upsert(m.ServiceAtLocation, pk, values, report=self.report, where=item.where("locations"))
+        self._write(m.ServiceAtLocation, pk, values, where=item.where("locations"))
 
     def _languages(self, item: Item, service: m.Service) -> None:
         for code in self._list(item, "languages"):

@@ -11,7 +11,7 @@ A list cell (Telefon, Sprachen, Bedarfe, Zuständig für …) replaces the whole
 (Standort, Straße, PLZ, Ort, Breitengrad, Längengrad) count together: given any, they describe the
 service's place completely. A changed German text drops the translations of the old text, unless the
 row gives new ones. Writing follows the rules of exchange/imports.py: all or nothing, history reason
-"import: <file name>".
+"import: <file name>", every record through the writer of exchange/pipeline.py.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from directory.notation import parse_languages, parse_phones
 from directory.places import representative_point
 from directory.services import refresh_search_text
 from directory.translation import FALLBACK_LANGUAGE, NON_GERMAN_LANGUAGES
-from exchange.imports import (
-    ID_NAMESPACE,
+from exchange.pipeline import (
+    IMPORT_NAMESPACE,
     PROGRESS_EVERY,
     ImportFile,
     ImportReport,
@@ -49,12 +49,15 @@ from exchange.imports import (
     Progress,
     Rejected,
     RowResult,
+    Validation,
+    Where,
     Writer,
     area_names,
     import_id,
 )
 
 T = TypeVar("T")
+MAX_SHEET_BYTES = 20 * 1024 * 1024  # a spreadsheet larger than this is refused whole
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
 
@@ -475,7 +478,7 @@ class References:
 
 def source_key(title: str) -> str:
     key = slugify(title)[:100].strip("-")
-    return key or f"import-{uuid.uuid5(ID_NAMESPACE, title).hex[:12]}"
+    return key or f"import-{uuid.uuid5(IMPORT_NAMESPACE, title).hex[:12]}"
 
 
 class RowChecker:
@@ -804,8 +807,7 @@ class SpreadsheetImport:
             service,
             pk,
             self.service_values(row, service, source, organization_id),
-            columns=SERVICE_COLUMNS,
-            line=row.line,
+            where=Where(row.line, columns=SERVICE_COLUMNS),
         )
         changes = list(dict.fromkeys(CHANGE_LABELS.get(name, name) for name in changed))
         provenance = {
@@ -841,7 +843,7 @@ class SpreadsheetImport:
                 except ValidationError as exc:
                     raise Rejected([Problem(row.line, "Quelle", " ".join(exc.messages))]) from exc
                 source.save()
-                self.report.records[f"Source {Outcome.CREATED}"] += 1
+                self.report.count(m.Source, Outcome.CREATED)
             self.sources[key] = source
         return self.sources[key]
 
@@ -854,7 +856,7 @@ class SpreadsheetImport:
         record = m.Organization.objects.filter(pk=pk).first()
         values = {"name": {FALLBACK_LANGUAGE: name}, "source_id": source.pk}
         if record is None:
-            self.writer.upsert(m.Organization, None, pk, values, columns={"name": "Träger"}, line=row.line)
+            self.writer.upsert(m.Organization, None, pk, values, where=Where(row.line, columns={"name": "Träger"}))
         found.append(pk)
         return pk
 
@@ -990,7 +992,7 @@ class SpreadsheetImport:
                 pk = uuid.uuid4()
             # The service was just saved and every term, code and AGS checked: the database checks the rest.
             _, outcome, _ = self.writer.upsert(
-                model, record, pk, values, columns={}, line=line, checked_references=True
+                model, record, pk, values, where=Where(line), validation=Validation.FIELDS
             )
             changed |= outcome != Outcome.UNCHANGED
         for record in [*existing.values(), *surplus]:
@@ -1029,7 +1031,7 @@ class SpreadsheetImport:
             **provenance,
         }
         # What the row's place refers to (service, Gemeinde, location) exists: the database checks the rest.
-        checked: dict[str, Any] = {"columns": _PLACE_COLUMNS, "line": line, "checked_references": True}
+        checked: dict[str, Any] = {"where": Where(line, columns=_PLACE_COLUMNS), "validation": Validation.FIELDS}
         location, outcome, _ = self.writer.upsert(m.Location, location, pk, values, **checked)
         changed = outcome != Outcome.UNCHANGED
         address_pk = import_id("address", str(pk))
