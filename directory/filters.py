@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from directory.models import TERM_FILTERS, ServiceQuerySet, TaxonomyTerm
 
-# The words a yes/no parameter may take, as people write them in a link or a form (checkboxes send "on").
-YES = frozenset({"1", "true", "yes", "on", "ja"})
-NO = frozenset({"", "0", "false", "no", "off", "nein"})
+# The words a yes/no value may take, as people write them in a link, a form (checkboxes send "on") or a
+# spreadsheet cell (a cross, "j" for ja): one list for the site, the API and the spreadsheet import.
+YES = frozenset({"1", "true", "yes", "y", "on", "ja", "j", "x"})
+NO = frozenset({"", "0", "false", "no", "n", "off", "nein"})
 # The yes/no filters, in the order the search form shows them.
 YES_NO_FILTERS = ("free", "walk_in", "barrier_free")
 MAX_AGE = 120

@@ -34,6 +34,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from directory import models as m
+from directory.filters import yes_no
 from directory.hours import ATTENDING_WORDS, WeeklySlot, format_closure, parse_hours
 from directory.notation import parse_languages, parse_phones
 from directory.places import representative_point
@@ -154,8 +155,6 @@ STATUS_WORDS = {
     "vorübergehend geschlossen": m.ServiceStatus.TEMPORARILY_CLOSED,
     **{value: value for value in m.ServiceStatus.values},
 }
-YES_NO = {"ja": True, "j": True, "x": True, "yes": True, "true": True, "1": True}
-YES_NO.update({"nein": False, "n": False, "no": False, "false": False, "0": False})
 
 
 @dataclass(frozen=True)
@@ -590,9 +589,10 @@ class RowChecker:
                 )
             return codes
         if key == "free":
-            if text.casefold() not in YES_NO:
+            answer = yes_no(text)
+            if answer is None:
                 raise ValueError(f"„{text}“: bitte ja oder nein")
-            return YES_NO[text.casefold()]
+            return answer
         if key == "verified":
             date = parse_date(text)
             if date > dt.date.today():
