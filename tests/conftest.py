@@ -1,13 +1,8 @@
 """Fixtures: the test database holds the real NRW geography and catalogue from data/, loaded once."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-
-SHARED = Path(settings.BASE_DIR).parent / "shared"
 
 
 @pytest.fixture(scope="session")

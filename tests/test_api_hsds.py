@@ -1,6 +1,6 @@
 """The HSDS 3.0 API at /api/hsds/: schemas, paging, profile filters, etiquette, query counts, OpenAPI.
 
-Every response is validated against the official compiled HSDS schemas in ../shared/hsds-3.0 (JSON Schema
+Every response is validated against the official compiled HSDS schemas in vendor/hsds-3.0 (JSON Schema
 2020-12, formats checked); the OpenAPI document is checked against the running views.
 """
 
@@ -56,7 +56,7 @@ from directory.translation import LANGUAGE_CODES
 pytestmark = pytest.mark.django_db
 
 API = "/api/hsds"
-HSDS = Path(settings.BASE_DIR).parent / "shared" / "hsds-3.0"
+HSDS = Path(settings.BASE_DIR) / "vendor" / "hsds-3.0"
 OFFICIAL = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/"
 OPENAPI_URI = "http://testserver/api/hsds/openapi.json"
 COMPILED = (

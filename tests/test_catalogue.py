@@ -4,7 +4,17 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 
-from directory.models import Kreis, Location, Organization, PointAccuracy, Program, Service, Taxonomy, TaxonomyTerm
+from directory.models import (
+    Kreis,
+    Location,
+    Organization,
+    PointAccuracy,
+    Program,
+    Service,
+    Source,
+    Taxonomy,
+    TaxonomyTerm,
+)
 from directory.translation import LANGUAGE_CODES
 from exchange.loaders import load_catalogue
 
@@ -104,12 +114,19 @@ def test_every_seed_named_record_is_there_with_its_source(model, name):
 
 def test_the_seed_documents_are_cited():
     cited = {
-        document
+        key
         for model in (Service, Organization, Program, Location)
-        for document in model.objects.values_list("source__document", flat=True)
+        for key in model.objects.values_list("source__key", flat=True)
     }
-    for number in range(5):
-        assert any(f"seeds/00{number}_" in (document or "") for document in cited), number
+    assert {f"seed-00{number}" for number in range(5)} <= cited
+
+
+def test_every_source_is_cited_by_what_a_reader_can_find_not_by_a_path_outside_the_repository():
+    for source in Source.objects.all():
+        assert source.title, source.key
+        assert not source.document.startswith(("../", "seeds/", "/")), source.key
+    seed = Source.objects.get(key="seed-003")
+    assert seed.publisher == "Stadt Essen" and "Stadt Essen" in seed.document
 
 
 def test_the_integration_point_is_the_agenturs_place_not_a_place_of_the_whole_jobcenter():

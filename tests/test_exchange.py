@@ -41,7 +41,7 @@ from exchange.spreadsheet import SHEET_COLUMNS, parse_hours, template_csv, templ
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data"
-HSDS = Path(settings.BASE_DIR).parent / "shared" / "hsds-3.0"
+HSDS = Path(settings.BASE_DIR) / "vendor" / "hsds-3.0"
 FIRST = uuid.UUID("00000000-0000-4000-8000-00000000e001")
 ESSEN = Point(7.0117, 51.4556, srid=4326)
 
