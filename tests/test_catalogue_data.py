@@ -1,20 +1,34 @@
-"""The catalogue that ships in data/: seed-named records, the four offices per Kreis, responsibility."""
+"""Checks of the catalogue that ships in data/, and only of it: seed-named records, the four offices per Kreis,
+responsibility as NRW law assigns it, contact facts with their pages, coverage.
+
+Data work changes these on purpose; every other test builds the records it needs (tests/factories.py), so a
+change to the catalogue is answered here and nowhere else.
+"""
+
+import datetime as dt
 
 import pytest
+import yaml
+from django.apps import apps
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 
+from directory import models as m
 from directory.models import (
     Kreis,
     Location,
     Organization,
     PointAccuracy,
     Program,
+    Record,
     Service,
     Source,
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.places import resolve_place
+from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
 from exchange.loaders import load_catalogue
 
@@ -136,6 +150,7 @@ def test_the_integration_point_is_the_agenturs_place_not_a_place_of_the_whole_jo
         Organization.objects.filter(services__service_at_locations__location=place).values_list("name__de", flat=True)
     )
     assert "Agentur für Arbeit Essen" in organizations
+    assert place.addresses.filter(address_1__startswith="Berliner Platz").exists()
     # seed-003 says four Jobcenter staff work there, not that it is a place of the whole Jobcenter Essen.
     assert not any("jobcenter" in name.casefold() for name in organizations)
 
@@ -168,8 +183,129 @@ def test_taxonomy_terms_are_named_in_all_seven_languages():
         assert set(LANGUAGE_CODES) <= set(term.name), term.code
 
 
-def test_loading_twice_changes_nothing(settings):
-    history_rows = Service.history.count()
+def test_loading_twice_writes_no_history_and_touches_nothing():
+    record_models = [m for m in apps.get_app_config("directory").get_models() if issubclass(m, Record)]
+    history_rows = {m.__name__: m.history.count() for m in record_models}
+    before = dict(Service.objects.values_list("id", "updated_at"))
+    texts = dict(Service.objects.values_list("id", "search_text"))
+
     report = load_catalogue(settings.DATA_DIR / "catalogue")
+
     assert report.changed() == 0, report.summary()
-    assert Service.history.count() == history_rows
+    assert {m.__name__: m.history.count() for m in record_models} == history_rows
+    assert dict(Service.objects.values_list("id", "updated_at")) == before
+    assert dict(Service.objects.values_list("id", "search_text")) == texts
+    assert refresh_search_text() == 0, "an up-to-date search text is not written again"
+
+
+def test_every_loaded_service_has_its_search_text():
+    assert not Service.objects.filter(search_text="").exists()
+
+
+def test_a_jobcenter_is_not_for_people_with_a_duldung_and_an_auslaenderbehoerde_is():
+    eligible = Service.objects.published().eligible("duldung")
+    assert not eligible.filter(service_type__code="jobcenter").exists()
+    assert eligible.filter(service_type__code="auslaenderbehoerde").exists()
+
+
+# --- Real offices: responsibility as NRW law assigns it, contact facts with their pages, coverage --------------
+
+REGISTRY = yaml.safe_load((settings.DATA_DIR / "registry" / "responsibility.yaml").read_text(encoding="utf-8"))
+GKST = REGISTRY["grosse_kreisangehoerige_staedte"]
+HANDED_OVER = {c["ags"] for c in GKST["without_own_auslaenderbehoerde"]}
+OWN_ABH = sorted(c["ags"] for c in GKST["cities"] if c["ags"] not in HANDED_OVER)
+
+
+def responsible(ags: str, service_type: str) -> list[str]:
+    services = m.Service.objects.published().responsible_for(ags).filter(service_type__code=service_type)
+    return sorted(str(s.name["de"]) for s in services)
+
+
+@pytest.mark.parametrize("city", OWN_ABH)
+def test_it_sends_a_grosse_kreisangehoerige_stadt_to_its_own_auslaenderbehoerde(city):
+    name = m.Gemeinde.objects.get(ags=city).name
+    # By a postcode of the city, as a newcomer types it (one that names this town alone).
+    postcodes = m.PostcodeGemeinde.objects.filter(gemeinde_id=city, rank=0).values_list("postcode_id", flat=True)
+    places = [resolve_place(plz=code) for code in postcodes]
+    assert any(p.gemeinde is not None and p.gemeinde.ags == city for p in places), city
+    assert responsible(city, "auslaenderbehoerde") == [f"Ausländerbehörde Stadt {name}"]
+    # A small town of the same Kreis goes to the Kreis's office.
+    neighbour = m.Gemeinde.objects.filter(kreis_id=city[:5]).exclude(ags__in=[*GKST_AGS]).first()
+    if neighbour is not None:
+        kreis = m.Kreis.objects.get(ags=city[:5])
+        assert responsible(neighbour.ags, "auslaenderbehoerde") == [f"Ausländerbehörde {kreis.display_name}"]
+
+
+GKST_AGS = {c["ags"] for c in GKST["cities"]}
+
+
+@pytest.mark.parametrize("city", sorted(HANDED_OVER))
+def test_it_sends_a_city_that_handed_its_office_over_to_the_kreis(city):
+    kreis = m.Kreis.objects.get(ags=city[:5])
+    assert responsible(city, "auslaenderbehoerde") == [f"Ausländerbehörde {kreis.display_name}"]
+
+
+def test_it_gives_aachen_its_own_ki_and_eschweiler_the_staedteregions():
+    assert responsible("05334002", "ki") == ["Kommunales Integrationszentrum Stadt Aachen"]
+    assert responsible("05334002", "kim") == ["Kommunales Integrationsmanagement Stadt Aachen"]
+    assert responsible("05334012", "ki") == ["Kommunales Integrationszentrum Städteregion Aachen"]
+
+
+@pytest.mark.parametrize("service_type", ["auslaenderbehoerde", "ki", "kim", "jobcenter"])
+def test_it_makes_exactly_one_office_of_each_kind_responsible_for_every_gemeinde(service_type):
+    for gemeinde in m.Gemeinde.objects.all():
+        found = responsible(gemeinde.ags, service_type)
+        assert len(found) == 1, (gemeinde, found)
+
+
+def test_it_names_every_jobcenters_form():
+    jobcenters = m.Service.objects.filter(service_type__code="jobcenter")
+    assert jobcenters.count() == 53
+    forms = [j.jobcenter_form for j in jobcenters]
+    assert forms.count(m.JobcenterForm.ZUGELASSENER_KOMMUNALER_TRAEGER) == 18
+    assert forms.count(m.JobcenterForm.GEMEINSAME_EINRICHTUNG) == 35
+
+
+def test_it_lists_central_foreigners_authorities_for_no_place():
+    zab = m.Service.objects.filter(service_type__code="zentrale-auslaenderbehoerde")
+    assert zab.count() == 5
+    assert not m.ServiceArea.objects.filter(service__in=zab).exists()
+
+
+def test_it_carries_a_page_and_a_date_with_every_contact_fact():
+    # Every phone, slot, language and street: its page's URL and a date. (A place known only by its town,
+    # from the boundary data, has no street and is no contact fact.)
+    streets = m.Address.objects.exclude(address_1="")
+    for queryset in (m.Phone.objects.all(), m.Schedule.objects.all(), m.Language.objects.all(), streets):
+        for record in queryset.select_related("source"):
+            assert record.source is not None, (queryset.model.__name__, record.pk)
+            assert record.source.url and record.source.as_of, (queryset.model.__name__, record.pk)
+    pages = m.Source.objects.exclude(read_on=None)
+    assert pages.exists()
+    assert not pages.filter(read_on__gt=dt.date.today()).exists()
+
+
+def test_it_puts_offices_at_one_door_in_one_place():
+    kleve = m.Service.objects.filter(service_type__code__in=["welcome-center", "ki", "einbuergerungsbehoerde"])
+    places = m.Location.objects.filter(
+        service_at_locations__service__in=kleve, addresses__address_1__startswith="Nassauerallee 22"
+    ).distinct()
+    assert places.count() == 1
+    types = set(places.get().service_at_locations.values_list("service__service_type__code", flat=True))
+    assert {"welcome-center", "ki", "einbuergerungsbehoerde"} <= types
+
+
+def test_it_reports_coverage_per_kind_of_office_and_writes_it_into_the_readme(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    (tmp_path / "README.md").write_text("# data\n", encoding="utf-8")
+    settings.DATA_DIR = tmp_path
+    out = StringIO()
+    call_command("coverage_report", "--write-readme", stdout=out)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "| Ausländerbehörde | 81 |" in text and "<!-- coverage:end -->" in text
+    assert "Offices the sources left without" in text
+    call_command("coverage_report", "--write-readme", stdout=StringIO())  # replaced, not appended
+    assert (tmp_path / "README.md").read_text(encoding="utf-8").count("<!-- coverage:start -->") == 1
