@@ -30,7 +30,10 @@ from directory.models import (
 from directory.places import resolve_place
 from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
+from exchange.imports import ImportFile, Outcome, run_import
 from exchange.loaders import load_catalogue
+from tests.conftest import DEEP
+from tests.test_exchange import export_to, truncate_catalogue
 
 pytestmark = pytest.mark.django_db
 
@@ -309,3 +312,20 @@ def test_it_reports_coverage_per_kind_of_office_and_writes_it_into_the_readme(se
     assert "Offices the sources left without" in text
     call_command("coverage_report", "--write-readme", stdout=StringIO())  # replaced, not appended
     assert (tmp_path / "README.md").read_text(encoding="utf-8").count("<!-- coverage:start -->") == 1
+
+
+# --- The whole catalogue through the export and back (make test-deep) ------------------------------------------
+
+
+@pytest.mark.skipif(not DEEP, reason="make test-deep: make test runs the round trip on a small catalogue of its own")
+def test_the_whole_shipped_catalogue_comes_back_from_its_export_byte_for_byte(tmp_path):
+    assert export_to(tmp_path / "a").files
+    truncate_catalogue()
+    report = run_import(ImportFile.from_path(tmp_path / "a"))
+    assert report.ok, report.text(rows=False)
+    assert report.applied and all(r.outcome == Outcome.CREATED for r in report.rows)
+    export_to(tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
