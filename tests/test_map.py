@@ -284,7 +284,7 @@ def test_it_renders_the_map_button_for_a_service_page():
     assert '<div id="map"' in html and 'role="region"' in html
     assert "Integration Point \\u003CEssen\\u003E" in html  # json_script escapes markup
     assert json.loads(re.search(r'<script id="map-points" type="application/json">(.*?)</script>', html)[1]) == points
-    assert re.search(r"<script src=\"[^\"]*directory/map.js\" defer", html)
+    assert re.search(r"<script src=\"[^\"]*public/map.js\" defer", html)
     assert not re.search(r"<script src=\"[^\"]*leaflet", html)
 
 
