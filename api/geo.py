@@ -1,6 +1,7 @@
 """The GeoJSON the map draws (``/api/geo/``): services in a bounding box, and the Kreis boundaries.
 
-The map page itself is :mod:`public.map`.
+The map page itself is :mod:`public.map`. The views have the HSDS API's etiquette (:func:`api.views.api_view`:
+CORS, JSON errors naming the parameter, rate limit, caching); the ``need`` filter is the site's and the API's.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import require_GET
 
-from directory.models import Kreis, PointAccuracy, Service, ServiceAtLocation, TaxonomyTerm
+from api.views import BadParameter, api_view
+from directory.filters import ServiceFilters, unknown_terms
+from directory.models import Kreis, PointAccuracy, Service, ServiceAtLocation
 from directory.places import NRW_BBOX
 from directory.translation import LANGUAGE_CODES, translate
 
@@ -38,33 +40,23 @@ class SimplifyPreserveTopology(GeomOutputGeoFunc):
     function = "ST_SimplifyPreserveTopology"
 
 
-class BadRequest(ValueError):
-    """A query parameter that cannot be answered; its message is shown to the client."""
-
-
-def error(message: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=400)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
 def parse_bbox(raw: str) -> Polygon:
-    """``minLon,minLat,maxLon,maxLat`` in WGS 84 as a polygon, or :class:`BadRequest`."""
+    """``minLon,minLat,maxLon,maxLat`` in WGS 84 as a polygon, or :class:`~api.views.BadParameter`."""
     parts = raw.split(",")
     if len(parts) != 4:
-        raise BadRequest("bbox must be four comma-separated numbers: minLon,minLat,maxLon,maxLat")
+        raise BadParameter("bbox", "must be four comma-separated numbers: minLon,minLat,maxLon,maxLat")
     try:
         min_lon, min_lat, max_lon, max_lat = (float(part) for part in parts)
     except ValueError:
-        raise BadRequest("bbox values must be numbers: minLon,minLat,maxLon,maxLat") from None
+        raise BadParameter("bbox", "values must be numbers: minLon,minLat,maxLon,maxLat") from None
     if not all(math.isfinite(value) for value in (min_lon, min_lat, max_lon, max_lat)):
-        raise BadRequest("bbox values must be finite numbers")
+        raise BadParameter("bbox", "values must be finite numbers")
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise BadRequest("bbox longitudes must be between -180 and 180")
+        raise BadParameter("bbox", "longitudes must be between -180 and 180")
     if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise BadRequest("bbox latitudes must be between -90 and 90")
+        raise BadParameter("bbox", "latitudes must be between -90 and 90")
     if not (min_lon < max_lon and min_lat < max_lat):
-        raise BadRequest("bbox minimum must be less than maximum (minLon < maxLon and minLat < maxLat)")
+        raise BadParameter("bbox", "minimum must be less than maximum (minLon < maxLon and minLat < maxLat)")
     polygon = Polygon.from_bbox((min_lon, min_lat, max_lon, max_lat))
     polygon.srid = 4326
     return polygon
@@ -76,18 +68,14 @@ def parse_limit(raw: str) -> int:
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     return limit
 
 
 def parse_language(raw: str) -> str:
     if raw not in LANGUAGE_CODES:
-        raise BadRequest(f"lang must be one of {', '.join(LANGUAGE_CODES)}")
+        raise BadParameter("lang", f"must be one of {', '.join(LANGUAGE_CODES)}")
     return raw
-
-
-def need_exists(code: str) -> bool:
-    return TaxonomyTerm.objects.of("need").filter(code=code).exists()
 
 
 def service_link_template(language: str) -> str:
@@ -97,7 +85,7 @@ def service_link_template(language: str) -> str:
         return reverse("service", kwargs={"service_id": marker}).replace(marker, "{id}")
 
 
-@require_GET
+@api_view
 @gzip_page
 def services_geojson(request: HttpRequest) -> HttpResponse:
     """Published services' places as a GeoJSON FeatureCollection: one feature per service at a place.
@@ -107,19 +95,14 @@ def services_geojson(request: HttpRequest) -> HttpResponse:
     ``name_language`` says which it is); at most ``limit`` features (``"truncated": true`` if more).
     """
     params = request.GET
-    try:
-        language = parse_language(params.get("lang") or "de")
-        limit = parse_limit(params.get("limit") or str(DEFAULT_LIMIT))
-        bbox = parse_bbox(params["bbox"]) if params.get("bbox") else None
-        need = params.get("need") or ""
-        if need and not need_exists(need):
-            raise BadRequest(f"unknown need {need!r}")
-    except BadRequest as exc:
-        return error(str(exc))
+    language = parse_language(params.get("lang") or "de")
+    limit = parse_limit(params.get("limit") or str(DEFAULT_LIMIT))
+    bbox = parse_bbox(params["bbox"]) if params.get("bbox") else None
+    need = params.get("need") or ""
+    if need and unknown_terms({"need": need}):
+        raise BadParameter("need", f"unknown need {need!r}")
 
-    services = Service.objects.published()
-    if need:
-        services = services.with_term("need", need)
+    services = ServiceFilters(need=need or None).apply(Service.objects.published())
     places = ServiceAtLocation.objects.filter(
         service__in=services.values("pk"), location__location_type="physical", location__point__isnull=False
     )
@@ -165,10 +148,7 @@ def services_geojson(request: HttpRequest) -> HttpResponse:
     collection: dict[str, Any] = {"type": "FeatureCollection", "features": features[:limit]}
     if len(features) > limit:
         collection["truncated"] = True
-    response = JsonResponse(collection, content_type=GEOJSON, json_dumps_params=COMPACT_JSON)
-    response["Cache-Control"] = "public, max-age=300"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return JsonResponse(collection, content_type=GEOJSON, json_dumps_params=COMPACT_JSON)
 
 
 @functools.cache
@@ -194,11 +174,10 @@ def kreise_feature_collection() -> bytes:
     return json.dumps(collection, **COMPACT_JSON).encode()
 
 
-@require_GET
+@api_view
 @gzip_page
 def kreise_geojson(request: HttpRequest) -> HttpResponse:
-    """The Kreis boundaries the map draws, tiles or not (``ags``, ``name``)."""
+    """The Kreis boundaries the map draws, tiles or not (``ags``, ``name``); they change only with a release."""
     response = HttpResponse(kreise_feature_collection(), content_type=GEOJSON)
     response["Cache-Control"] = "public, max-age=86400"
-    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -17,7 +17,8 @@ from django.http.response import HttpResponseBase
 from api import geo as geo_views
 from api import views as api_views
 from directory import hsds
-from directory.models import AGS_ANY_LEVEL, ServiceStatus, VerificationState
+from directory.filters import MAX_AGE
+from directory.models import AGS_ANY_LEVEL, ISO_639, ServiceStatus, VerificationState
 from directory.places import NRW_BBOX
 from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
 
@@ -171,6 +172,28 @@ PARAMETERS: JSON = {
         "need",
         "A need term code (taxonomy `need`): services helping with it. An unknown code answers 400.",
         {"type": "string"},
+    ),
+    "language": query(
+        "language",
+        "An ISO 639 language code (e.g. `ar`): services offered in it, by the service itself or at one of its "
+        "places (as the site's search). Not `lang`, the language of the answer.",
+        {"type": "string", "pattern": ISO_639},
+    ),
+    "age": query(
+        "age",
+        "An age in years: services whose age range (minimum_age, maximum_age) admits it.",
+        {"type": "integer", "minimum": 0, "maximum": MAX_AGE},
+    ),
+    "free": query("free", "`true`: services with a cost option of amount 0.", {"type": "boolean", "default": False}),
+    "walk_in": query(
+        "walk_in",
+        "`true`: services with walk-in hours (on the service, one of its places or a service_at_location).",
+        {"type": "boolean", "default": False},
+    ),
+    "barrier_free": query(
+        "barrier_free",
+        "`true`: services with accessibility information at one of their places.",
+        {"type": "boolean", "default": False},
     ),
 }
 
@@ -427,6 +450,11 @@ SERVICE_FILTERS = (
     "eligibility",
     "target_group",
     "need",
+    "language",
+    "age",
+    "free",
+    "walk_in",
+    "barrier_free",
 )
 PAGING = ("page", "per_page", "format", "lang")
 
@@ -610,4 +638,4 @@ def openapi_document() -> JSON:
 
 @api_views.api_view
 def serve(request: HttpRequest) -> HttpResponseBase:
-    return api_views.json_response(request, openapi_document())
+    return api_views.json_response(openapi_document())

@@ -25,19 +25,21 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.cache import caches
-from django.db.models import CharField, Count, Exists, F, Max, Model, OuterRef, Q, QuerySet, Value
+from django.db.models import CharField, Count, F, Max, Model, Q, QuerySet, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.http import ConditionalGetMiddleware
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import http_date
 
 from directory import hsds
+from directory.filters import MAX_AGE, ServiceFilters, unknown_terms, yes_no
 from directory.models import (
     AGS_ANY_LEVEL,
-    Attribute,
+    ISO_639,
+    TERM_FILTERS,
     Gemeinde,
     GeographyDistance,
     JobcenterForm,
@@ -47,10 +49,13 @@ from directory.models import (
     Regierungsbezirk,
     Service,
     ServiceAtLocation,
+    ServiceQuerySet,
     Taxonomy,
     TaxonomyTerm,
+    record_by_id,
 )
 from directory.places import resolve_place
+from directory.services import client_hash
 from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
 
 DEFAULT_PER_PAGE = 50
@@ -59,15 +64,13 @@ MAX_PAGE = 100_000
 MAX_SEARCH_LENGTH = 200
 MAX_RADIUS_METRES = 500_000
 NDJSON_CHUNK = 200
-# Profile filters: query parameter → the taxonomy whose term codes it takes.
-TERM_FILTERS = {"eligibility": "residence-status", "target_group": "target-group", "need": "need"}
 PROFILE_PATH = Path(settings.BASE_DIR) / "docs" / "api.md"
 NDJSON = "application/x-ndjson"
+# Salts the rate limit's hash of a client address (directory.services.client_hash).
+RATE_LIMIT_PURPOSE = "api.rate_limit"
 COMPACT: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False}
 # A "+" left unencoded before a UTC offset arrives as a space: "2025-01-31T12:00:00 01:00".
 _UNENCODED_PLUS = re.compile(r"([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ([0-9]{2}(?::?[0-9]{2})?)$")
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
 
 _M = TypeVar("_M", bound=Model)
 _R = TypeVar("_R", bound=HttpResponseBase)
@@ -119,7 +122,7 @@ def rate_limit_wait(request: HttpRequest) -> int | None:
         return None
     now = clock()
     window = int(now // 60)
-    client = hashlib.sha256(f"{settings.SECRET_KEY}|{request.META.get('REMOTE_ADDR', '')}".encode()).hexdigest()
+    client = client_hash(request.META.get("REMOTE_ADDR", ""), purpose=RATE_LIMIT_PURPOSE)
     key = f"hsds-rate:{client[:32]}:{window}"
     cache = caches[getattr(settings, "HSDS_RATE_LIMIT_CACHE", "default")]
     cache.add(key, 0, timeout=120)
@@ -152,7 +155,13 @@ def preflight(request: HttpRequest) -> HttpResponseBase:
 
 
 def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """GET and HEAD for anyone: CORS, OPTIONS preflight, rate limit, JSON errors, public caching."""
+    """GET and HEAD for anyone: CORS, OPTIONS preflight, rate limit, JSON errors, public caching.
+
+    ETags and 304 answers are ConditionalGetMiddleware's, run here on the view's answer rather than
+    in the middleware stack, so that a 304 carries CORS and Content-Language like the answer it stands for.
+    A view that sets its own Cache-Control (a longer lifetime) keeps it.
+    """
+    conditional_get = ConditionalGetMiddleware(view)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -168,12 +177,15 @@ def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
             response["Cache-Control"] = "no-store"
         else:
             try:
-                response = view(request, *args, **kwargs)
+                answer = view(request, *args, **kwargs)
             except ApiError as exc:
-                response = error_response(exc.status, exc.message, exc.parameter)
+                answer = error_response(exc.status, exc.message, exc.parameter)
+            response = conditional_get.process_response(request, answer)
+            if response is not answer and "Content-Language" in answer:
+                response["Content-Language"] = answer["Content-Language"]
             if response.status_code in (200, 304, 404):
                 seconds = getattr(settings, "PUBLIC_CACHE_SECONDS", 300)
-                response["Cache-Control"] = f"public, max-age={seconds}"
+                response.setdefault("Cache-Control", f"public, max-age={seconds}")
         for header, value in CORS_HEADERS.items():
             response[header] = value
         return response
@@ -181,28 +193,20 @@ def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def conditional(request: HttpRequest, response: _R, last_modified: datetime | None) -> _R | HttpResponseBase:
-    """Answer 304 when the client's copy (If-None-Match, else If-Modified-Since) is current."""
-    timestamp = int(last_modified.timestamp()) if last_modified is not None else None
-    if timestamp is not None:
-        response["Last-Modified"] = http_date(timestamp)
-    answer = get_conditional_response(request, etag=response["ETag"], last_modified=timestamp)
-    if answer is None:
+def last_modified_header(response: _R, last_modified: datetime | None) -> _R:
+    """``response`` with Last-Modified (whole seconds), which the conditional GET compares If-Modified-Since to."""
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(int(last_modified.timestamp()))
+    return response
+
+
+def json_response(payload: Any, ctx: hsds.Context | None = None) -> HttpResponse:
+    """JSON with Last-Modified (the newest record in it); its ETag is the conditional GET's (a hash of the body)."""
+    response = HttpResponse(json.dumps(payload, **COMPACT).encode(), content_type="application/json")
+    if ctx is None:
         return response
-    for header in ("ETag", "Last-Modified", "Content-Language"):
-        if header in response:
-            answer[header] = response[header]
-    return answer
-
-
-def json_response(request: HttpRequest, payload: Any, ctx: hsds.Context | None = None) -> HttpResponseBase:
-    """JSON with a strong ETag (a hash of the body) and Last-Modified (the newest record in it)."""
-    body = json.dumps(payload, **COMPACT).encode()
-    response = HttpResponse(body, content_type="application/json")
-    response["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
-    if ctx is not None:
-        response["Content-Language"] = ctx.language
-    return conditional(request, response, ctx.last_modified if ctx else None)
+    response["Content-Language"] = ctx.language
+    return last_modified_header(response, ctx.last_modified)
 
 
 def record_models() -> list[type[Record]]:
@@ -230,7 +234,11 @@ def catalogue_state() -> tuple[str, datetime | None]:
 def ndjson_response(
     request: HttpRequest, queryset: QuerySet[_M], serialise: Callable[[_M, hsds.Context], hsds.JSON], ctx: hsds.Context
 ) -> HttpResponseBase:
-    """Every result, one JSON object per line, streamed without pagination."""
+    """Every result, one JSON object per line, streamed without pagination.
+
+    A streamed body cannot be hashed before it is sent, so its ETag is made here, weak, from the
+    whole catalogue's state and the request; the conditional GET answers 304 by it as by any other.
+    """
     state, latest = catalogue_state()
     digest = hashlib.sha256(f"{state}|{request.get_full_path()}".encode()).hexdigest()[:40]
 
@@ -241,7 +249,7 @@ def ndjson_response(
     response = StreamingHttpResponse(lines(), content_type=NDJSON)
     response["ETag"] = f'W/"{digest}"'
     response["Content-Language"] = ctx.language
-    return conditional(request, response, latest)
+    return last_modified_header(response, latest)
 
 
 # --- Reading the query parameters ----------------------------------------------------------------------------
@@ -287,12 +295,10 @@ class Params:
         return page, per_page
 
     def boolean(self, name: str) -> bool:
-        raw = self.raw(name).lower()
-        if raw in _TRUE:
-            return True
-        if raw in _FALSE or raw == "":
-            return False
-        raise BadParameter(name, "must be true or false")
+        answer = yes_no(self.raw(name))
+        if answer is None:
+            raise BadParameter(name, "must be true or false")
+        return answer
 
     def uuid(self, name: str) -> uuid.UUID | None:
         raw = self.raw(name)
@@ -347,17 +353,35 @@ class Params:
     def terms(self) -> dict[str, str]:
         """The profile's term filters (eligibility, target_group, need), each code checked: one query."""
         given = {name: self.raw(name) for name in TERM_FILTERS if self.raw(name)}
-        if not given:
-            return {}
-        known = set(
-            TaxonomyTerm.objects.filter(
-                taxonomy__key__in=[TERM_FILTERS[name] for name in given], code__in=given.values()
-            ).values_list("taxonomy__key", "code")
-        )
-        for name, code in given.items():
-            if (TERM_FILTERS[name], code) not in known:
-                raise BadParameter(name, f"unknown {TERM_FILTERS[name]} code {code!r}")
+        for name in unknown_terms(given):
+            raise BadParameter(name, f"unknown {TERM_FILTERS[name]} code {given[name]!r}")
         return given
+
+    def spoken_language(self) -> str | None:
+        """``language``: a language the service is offered in (not ``lang``, the language of the answer)."""
+        code = self.raw("language").lower()
+        if code and not re.fullmatch(ISO_639, code):
+            raise BadParameter("language", "must be an ISO 639 language code, e.g. ar")
+        return code or None
+
+    def jobcenter_form(self) -> str | None:
+        form = self.raw("jobcenter_form")
+        if form and form not in JobcenterForm.values:
+            raise BadParameter("jobcenter_form", f"unknown form {form!r} (use {', '.join(JobcenterForm.values)})")
+        return form or None
+
+    def filters(self) -> ServiceFilters:
+        """The filters the API shares with the site's search form, with the same meaning."""
+        jobcenter_form = self.jobcenter_form()
+        return ServiceFilters(
+            **self.terms(),
+            language=self.spoken_language(),
+            age=self.integer("age", 0, MAX_AGE),
+            free=self.boolean("free"),
+            walk_in=self.boolean("walk_in"),
+            barrier_free=self.boolean("barrier_free"),
+            jobcenter_form=jobcenter_form,
+        )
 
     def ags(self) -> str | None:
         code = self.raw("ags")
@@ -405,55 +429,28 @@ def read_place(params: Params) -> Place:
     return Place(point=point, radius=distance, gemeinden=gemeinden)
 
 
-def responsible_services(ags_codes: tuple[str, ...] | list[str]) -> QuerySet[Service]:
-    """Services responsible for any of the places (Service.objects.responsible_for, per code)."""
-    condition = Q()
-    for code in ags_codes:
-        condition |= Q(pk__in=Service.objects.responsible_for(code).values("pk"))
-    return Service.objects.filter(condition)
-
-
-def service_filters(params: Params, place: Place) -> Q:
-    """The conditions on a service that /services and /service_at_locations share."""
-    condition = Q()
+def filtered_services(params: Params, place: Place) -> ServiceQuerySet:
+    """The services /services and /service_at_locations choose from: every filter the request gives."""
+    services = Service.objects.all()
     text = params.search()
     if text:
-        condition &= Q(pk__in=Service.objects.matching(text).values("pk"))
+        services = services.filter(pk__in=Service.objects.matching(text).values("pk"))
     term_id = params.uuid("taxonomy_term_id")
     if term_id is not None:
-        condition &= Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term_id=term_id))) | Q(
-            service_type_id=term_id
-        )
+        services = services.with_term_id(term_id)
     taxonomy_id = params.uuid("taxonomy_id")
     if taxonomy_id is not None:
-        condition &= Q(
-            Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy_id=taxonomy_id))
-        ) | Q(service_type__taxonomy_id=taxonomy_id)
+        services = services.in_taxonomy(taxonomy_id)
     organization_id = params.uuid("organization_id")
     if organization_id is not None:
-        condition &= Q(organization_id=organization_id)
-    form = params.raw("jobcenter_form")
-    if form:
-        if form not in JobcenterForm.values:
-            raise BadParameter("jobcenter_form", f"unknown form {form!r} (use {', '.join(JobcenterForm.values)})")
-        condition &= Q(jobcenter_form=form)
-    for name, code in params.terms().items():
-        if name == "eligibility":  # a service that names no residence status is open to everyone
-            matching = Service.objects.eligible(code)
-        else:
-            matching = Service.objects.with_term(TERM_FILTERS[name], code)
-        condition &= Q(pk__in=matching.values("pk"))
+        services = services.filter(organization_id=organization_id)
+    services = params.filters().apply(services)
     ags = params.ags()
     if ags is not None:
-        condition &= Q(pk__in=Service.objects.responsible_for(ags).values("pk"))
+        services = services.responsible_for(ags)
     if place.gemeinden:
-        condition &= Q(pk__in=responsible_services(place.gemeinden).values("pk"))
-    return condition
-
-
-def on_service(condition: Q) -> Q:
-    """The same condition on the service of a service-at-location."""
-    return Q(service__in=Service.objects.filter(condition).values("pk"))
+        services = services.responsible_for_any(place.gemeinden)
+    return services
 
 
 # --- Pages ---------------------------------------------------------------------------------------------------
@@ -484,12 +481,12 @@ def listing(
         "empty": not contents,
         "contents": contents,
     }
-    return json_response(request, envelope, ctx)
+    return json_response(envelope, ctx)
 
 
-def get_or_404(queryset: QuerySet[_M], kind: str, record_id: str) -> _M:
-    pk = parse_uuid(record_id)
-    record = queryset.filter(pk=pk).first() if pk is not None else None
+def record_or_not_found(queryset: QuerySet[_M], kind: str, record_id: str) -> _M:
+    """The record of ``queryset`` with this id, else :class:`NotFound` (a JSON 404 naming the id; malformed too)."""
+    record = record_by_id(queryset, record_id.strip())
     if record is None:
         raise NotFound(f"no {kind} with id {record_id!r}")
     return record
@@ -511,7 +508,6 @@ def nearest_first(queryset: QuerySet[_M], radius: int | None) -> QuerySet[_M]:
 @api_view
 def root(request: HttpRequest) -> HttpResponseBase:
     return json_response(
-        request,
         {
             "version": hsds.HSDS_VERSION,
             "profile": request.build_absolute_uri(reverse("hsds-profile")),
@@ -527,10 +523,7 @@ def root(request: HttpRequest) -> HttpResponseBase:
 @api_view
 def profile(request: HttpRequest) -> HttpResponseBase:
     """The German profile: docs/api.md, as Markdown."""
-    body = PROFILE_PATH.read_bytes()
-    response = HttpResponse(body, content_type="text/markdown; charset=utf-8")
-    response["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
-    return conditional(request, response, None)
+    return HttpResponse(PROFILE_PATH.read_bytes(), content_type="text/markdown; charset=utf-8")
 
 
 @api_view
@@ -541,7 +534,7 @@ def services(request: HttpRequest) -> HttpResponseBase:
     if minimal and full:
         raise BadParameter("minimal", "minimal and full cannot be combined")
     place = read_place(params)
-    services = Service.objects.filter(service_filters(params, place))
+    services = filtered_services(params, place)
     modified_after = params.modified_after()
     if modified_after is not None:
         services = services.filter(
@@ -560,8 +553,8 @@ def services(request: HttpRequest) -> HttpResponseBase:
 @api_view
 def service(request: HttpRequest, service_id: str) -> HttpResponseBase:
     ctx = Params(request).context()
-    record = get_or_404(hsds.service_full_queryset(Service.objects.all()), "service", service_id)
-    return json_response(request, hsds.service_full(record, ctx), ctx)
+    record = record_or_not_found(hsds.service_full_queryset(Service.objects.all()), "service", service_id)
+    return json_response(hsds.service_full(record, ctx), ctx)
 
 
 def text_search(fields: list[str], text: str) -> Q:
@@ -601,8 +594,8 @@ def organization(request: HttpRequest, organization_id: str) -> HttpResponseBase
     ctx = params.context()
     full_service = params.boolean("full_service")
     queryset = hsds.organization_full_queryset(Organization.objects.all(), full_service=full_service)
-    record = get_or_404(queryset, "organization", organization_id)
-    return json_response(request, hsds.organization_full(record, ctx, full_service=full_service), ctx)
+    record = record_or_not_found(queryset, "organization", organization_id)
+    return json_response(hsds.organization_full(record, ctx, full_service=full_service), ctx)
 
 
 @api_view
@@ -611,10 +604,10 @@ def service_at_locations(request: HttpRequest) -> HttpResponseBase:
     ctx = params.context()
     full = params.boolean("full")
     place = read_place(params)
-    condition = service_filters(params, place)
+    services = filtered_services(params, place)
     queryset = ServiceAtLocation.objects.all()
-    if condition:
-        queryset = queryset.filter(on_service(condition))
+    if services.query.has_filters():
+        queryset = queryset.filter(service__in=services.values("pk"))
     modified_after = params.modified_after()
     if modified_after is not None:
         queryset = queryset.filter(
@@ -641,8 +634,8 @@ def service_at_locations(request: HttpRequest) -> HttpResponseBase:
 def service_at_location(request: HttpRequest, service_at_location_id: str) -> HttpResponseBase:
     ctx = Params(request).context()
     queryset = hsds.service_at_location_full_queryset(ServiceAtLocation.objects.all())
-    record = get_or_404(queryset, "service_at_location", service_at_location_id)
-    return json_response(request, hsds.service_at_location_full(record, ctx), ctx)
+    record = record_or_not_found(queryset, "service_at_location", service_at_location_id)
+    return json_response(hsds.service_at_location_full(record, ctx), ctx)
 
 
 @api_view
@@ -659,8 +652,8 @@ def taxonomies(request: HttpRequest) -> HttpResponseBase:
 @api_view
 def taxonomy(request: HttpRequest, taxonomy_id: str) -> HttpResponseBase:
     ctx = Params(request).context()
-    record = get_or_404(Taxonomy.objects.all(), "taxonomy", taxonomy_id)
-    return json_response(request, hsds.taxonomy(record, ctx), ctx)
+    record = record_or_not_found(Taxonomy.objects.all(), "taxonomy", taxonomy_id)
+    return json_response(hsds.taxonomy(record, ctx), ctx)
 
 
 @api_view
@@ -685,8 +678,10 @@ def taxonomy_terms(request: HttpRequest) -> HttpResponseBase:
 @api_view
 def taxonomy_term(request: HttpRequest, taxonomy_term_id: str) -> HttpResponseBase:
     ctx = Params(request).context()
-    record = get_or_404(hsds.taxonomy_terms_queryset(TaxonomyTerm.objects.all()), "taxonomy_term", taxonomy_term_id)
-    return json_response(request, hsds.taxonomy_term(record, ctx), ctx)
+    record = record_or_not_found(
+        hsds.taxonomy_terms_queryset(TaxonomyTerm.objects.all()), "taxonomy_term", taxonomy_term_id
+    )
+    return json_response(hsds.taxonomy_term(record, ctx), ctx)
 
 
 @api_view

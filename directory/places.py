@@ -95,8 +95,12 @@ def _resolved(gemeinde: Gemeinde, point: Point | None, label: str) -> PlaceResul
     )
 
 
-def clean_text(value: str) -> str:
-    """``value`` without control characters and bidi overrides, whitespace collapsed."""
+def single_line(value: str) -> str:
+    """Typed input as one line of plain text: no control characters or bidi overrides, whitespace collapsed.
+
+    For what a visitor types into a search field (it is shown back on the page); text kept with its line
+    breaks, as a staff note, is ``editorial.services.storable_text``.
+    """
     return " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", value)).split())
 
 
@@ -335,7 +339,7 @@ def _by_name(text: str, choose: str | None) -> PlaceResult:
 
 
 def _by_text(raw: str, choose: str | None) -> PlaceResult:
-    text = clean_text(raw)
+    text = single_line(raw)
     if not text or len(text) > MAX_TEXT_LENGTH:
         return _failed(PlaceError.MALFORMED)
     postcode = _POSTCODE_IN_TEXT.search(text)
@@ -365,7 +369,7 @@ def resolve_place(
     if ags:
         return _by_ags(ags)
     if plz:
-        return _by_postcode(clean_text(plz)[:MAX_TEXT_LENGTH], choose)
+        return _by_postcode(single_line(plz)[:MAX_TEXT_LENGTH], choose)
     if q:
         return _by_text(q, choose)
     return PlaceResult(gemeinde=None, point=None, label="", choices=[], error=None)

@@ -20,6 +20,8 @@ from django.utils.translation import get_language
 
 LANGUAGE_CODES: tuple[str, ...] = ("de", "en", "ar", "fa", "uk", "ru", "tr")
 FALLBACK_LANGUAGE = "de"
+# The languages a German text may be translated into (export columns, spreadsheet columns name_en …).
+NON_GERMAN_LANGUAGES: tuple[str, ...] = tuple(code for code in LANGUAGE_CODES if code != FALLBACK_LANGUAGE)
 RTL_LANGUAGES = frozenset({"ar", "fa"})
 # A run of Latin-script words (with digits and the punctuation inside names), as it appears in escaped HTML.
 LATIN_RUN = re.compile(r"[A-Za-zÀ-ɏ0-9][A-Za-zÀ-ɏ0-9 .,’'§/&;#-]*[A-Za-zÀ-ɏ0-9.]|[A-Za-zÀ-ɏ]")

@@ -3,7 +3,6 @@ cleans them into the JSON shapes of editorial.services.service_values."""
 
 from __future__ import annotations
 
-import re
 from datetime import time
 from typing import Any
 
@@ -11,135 +10,80 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from directory.models import ISO_639, PHONE_NUMBER, AttendingType, PhoneType, ProblemReportStatus
+from directory import hours, notation
+from directory.models import PhoneType, ProblemReportStatus
 from directory.translation import TranslationsFormField
 from editorial.models import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from editorial.services import sort_phones, sort_slots
 
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-MAX_PHONES = 20
 MAX_SLOTS = 50
-MAX_LANGUAGES = 30
 NAME_MAX_LENGTH = 300
 DESCRIPTION_MAX_LENGTH = 10000
-SLOT_LINE = re.compile(
-    r"^(?P<days>[A-Za-z]{2}(?:\s*[,-]\s*[A-Za-z]{2})*)\s+"
-    r"(?P<opens>\d{1,2}[:.]\d{2})\s*[-–]\s*(?P<closes>\d{1,2}[:.]\d{2})"
-    r"(?:\s+(?P<type>[a-z-]+))?$"
-)
 
 
-# --- Lines of text ↔ values -----------------------------------------------------------------------------
+# --- Lines of text ↔ values (the notations are the core's: directory.hours, directory.notation) ------------
 
 
 def format_phones(phones: list[dict[str, str]]) -> str:
     """One line per number: "number; type" and, if there is one, "; extension"."""
-    lines = []
-    for phone in phones:
-        parts = [phone["number"], phone["type"]]
-        if phone["extension"]:
-            parts.append(phone["extension"])
-        lines.append("; ".join(parts))
-    return "\n".join(lines)
+    return notation.format_phones(notation.PhoneEntry(p["number"], p["type"], p["extension"]) for p in phones)
 
 
 def format_hours(slots: list[dict[str, str]]) -> str:
-    """One line per slot: "MO,TU 09:00-12:00 walk-in"."""
-    return "\n".join(
-        f"{s['byday']} {s['opens_at']}-{s['closes_at']}{' ' + s['attending_type'] if s['attending_type'] else ''}"
+    """The slots as editors write them: "Mo–Fr 9:00–12:00 offene Sprechstunde"."""
+    return hours.format_hours(
+        hours.WeeklySlot(
+            s["byday"], time.fromisoformat(s["opens_at"]), time.fromisoformat(s["closes_at"]), s["attending_type"]
+        )
         for s in slots
     )
 
 
 def format_languages(codes: list[str]) -> str:
-    return ", ".join(codes)
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+    return notation.format_languages(codes)
 
 
 def parse_phones(text: str) -> list[dict[str, str]]:
-    phones = []
-    lines = _lines(text)
-    if len(lines) > MAX_PHONES:
-        raise ValidationError(_("At most %(n)s phone numbers.") % {"n": MAX_PHONES})
-    for line in lines:
-        parts = [part.strip() for part in line.split(";")]
-        number, kind, extension = [*parts, "", ""][:3]
-        if len(parts) > 3:
-            raise ValidationError(_("“%(line)s”: use “number; type; extension”.") % {"line": line[:60]})
-        if not re.fullmatch(PHONE_NUMBER, number):
-            raise ValidationError(_("“%(number)s” is not a phone number.") % {"number": number[:60]})
-        kind = kind.lower() or PhoneType.VOICE
-        if kind not in PhoneType.values:
-            raise ValidationError(
-                _("Unknown phone type “%(type)s”; use one of %(types)s.")
-                % {"type": kind[:20], "types": ", ".join(PhoneType.values)}
-            )
-        if len(extension) > 10:
-            raise ValidationError(_("An extension has at most 10 characters."))
-        phones.append({"number": number, "extension": extension, "type": kind})
-    unique = {(p["number"], p["extension"], p["type"]): p for p in phones}
+    try:
+        phones = notation.parse_phones(text)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    values = [{"number": p.number, "extension": p.extension, "type": p.type or PhoneType.VOICE} for p in phones]
+    unique = {(p["number"], p["extension"], p["type"]): p for p in values}
     return sort_phones(list(unique.values()))
 
 
-def _parse_days(text: str) -> str:
-    days: set[str] = set()
-    for part in re.split(r"\s*,\s*", text.upper()):
-        first, _sep, last = part.partition("-")
-        first, last = first.strip(), (last.strip() or first.strip())
-        if first not in WEEKDAYS or last not in WEEKDAYS or WEEKDAYS.index(last) < WEEKDAYS.index(first):
-            raise ValidationError(_("“%(days)s”: days are MO TU WE TH FR SA SU, e.g. MO-FR or MO,WE.") % {"days": text})
-        days.update(WEEKDAYS[WEEKDAYS.index(first) : WEEKDAYS.index(last) + 1])
-    return ",".join(day for day in WEEKDAYS if day in days)
-
-
-def _parse_time(text: str) -> str:
-    try:
-        return time.fromisoformat(text.replace(".", ":").zfill(5)).strftime("%H:%M")
-    except ValueError as exc:
-        raise ValidationError(_("“%(time)s” is not a time of day.") % {"time": text}) from exc
-
-
 def parse_hours(text: str) -> list[dict[str, str]]:
-    slots = []
-    lines = _lines(text)
-    if len(lines) > MAX_SLOTS:
-        raise ValidationError(_("At most %(n)s opening slots.") % {"n": MAX_SLOTS})
-    for line in lines:
-        match = SLOT_LINE.match(line)
-        if match is None:
-            raise ValidationError(
-                _("“%(line)s”: write days, times and optionally how to come, e.g. “MO-FR 08:30-12:00 walk-in”.")
-                % {"line": line[:60]}
-            )
-        opens, closes = _parse_time(match["opens"]), _parse_time(match["closes"])
-        if closes <= opens:
-            raise ValidationError(_("“%(line)s”: the slot must close after it opens.") % {"line": line[:60]})
-        attending = match["type"] or ""
-        if attending and attending not in AttendingType.values:
-            raise ValidationError(
-                _("Unknown way to come “%(type)s”; use one of %(types)s.")
-                % {"type": attending[:20], "types": ", ".join(AttendingType.values)}
-            )
-        slots.append(
-            {"byday": _parse_days(match["days"]), "opens_at": opens, "closes_at": closes, "attending_type": attending}
+    """Weekly slots in the shape service_values gives; closures are the admin's (the form keeps them as they are)."""
+    try:
+        written = hours.parse_hours(text)
+    except hours.HoursError as exc:
+        raise ValidationError(str(exc)) from exc
+    if written.closures:
+        raise ValidationError(
+            _("“%(part)s”: closures are kept as they are here; enter them in the admin.")
+            % {"part": hours.format_closure(written.closures[0])}
         )
-    unique = {tuple(s.values()): s for s in slots}
-    return sort_slots(list(unique.values()))
+    if len(written.slots) > MAX_SLOTS:
+        raise ValidationError(_("At most %(n)s opening slots.") % {"n": MAX_SLOTS})
+    return sort_slots(
+        [
+            {
+                "byday": slot.byday,
+                "opens_at": f"{slot.opens:%H:%M}",
+                "closes_at": f"{slot.closes:%H:%M}",
+                "attending_type": slot.attending_type,
+            }
+            for slot in written.slots
+        ]
+    )
 
 
 def parse_languages(text: str) -> list[str]:
-    codes = {code.lower() for code in re.split(r"[\s,;]+", text) if code}
-    if len(codes) > MAX_LANGUAGES:
-        raise ValidationError(_("At most %(n)s languages.") % {"n": MAX_LANGUAGES})
-    for code in codes:
-        if not re.fullmatch(ISO_639, code):
-            raise ValidationError(
-                _("“%(code)s” is not an ISO 639 language code such as de, ar or uk.") % {"code": code[:20]}
-            )
-    return sorted(codes)
+    try:
+        return sorted(notation.parse_languages(text))
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 # --- Forms ----------------------------------------------------------------------------------------------
@@ -165,8 +109,8 @@ class ServiceEditForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         label=_("Opening hours"),
         help_text=_(
-            "One slot per line: days, times and optionally walk-in, appointment, phone or online — "
-            "e.g. “MO-FR 08:30-12:00 walk-in”. Seasonal hours and closures are kept as they are."
+            "Days and times, German or English, and how to come if it is said — e.g. “Mo–Fr 9–12 Uhr, "
+            "Di 14–17 Uhr nach Vereinbarung”. Seasonal hours and closures are kept as they are."
         ),
     )
     languages = forms.CharField(

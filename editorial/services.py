@@ -94,15 +94,15 @@ def unsave_service(*, user: User, service: Service) -> bool:
     return bool(deleted)
 
 
-def clean_text(text: str) -> str:
-    """Text as typed, trimmed; PostgreSQL cannot store NUL characters. Templates escape it when shown."""
+def storable_text(text: str) -> str:
+    """Text as typed, line breaks kept, trimmed; PostgreSQL cannot store NUL characters. Templates escape it."""
     return text.replace("\x00", "").strip()
 
 
 @transaction.atomic
 def add_note(*, author: User, service: Service, text: str) -> PrivateNote:
     """A private note; raises ValidationError when empty or over NOTE_MAX_LENGTH characters."""
-    note = PrivateNote(author_id=author.pk, service=service, text=clean_text(text))
+    note = PrivateNote(author_id=author.pk, service=service, text=storable_text(text))
     if not note.text:
         raise ValidationError({"text": "A note needs some text."})
     if len(note.text) > NOTE_MAX_LENGTH:
@@ -128,8 +128,6 @@ def delete_note(*, author: User, note: PrivateNote) -> None:
 # What the /manage/ edit form changes; everything else stays with the Django admin and the importers.
 EDITABLE_FIELDS = ("name", "description", "url", "email", "phones", "hours", "languages")
 OWN_FIELDS = ("name", "description", "url", "email")
-# Which field group each editable field belongs to, for "confirm still correct" per group.
-FIELD_GROUP_OF = {"url": "contact", "email": "contact", "phones": "contact", "hours": "hours", "languages": "languages"}
 
 
 def _hhmm(value: time | None) -> str:
@@ -318,7 +316,7 @@ def approve_change_request(*, change_request: ChangeRequest, reviewer: User) -> 
 @transaction.atomic
 def reject_change_request(*, change_request: ChangeRequest, reviewer: User, reason: str) -> ChangeRequest:
     """Close a pending change without applying it; the editor is told ``reason`` (required)."""
-    reason = clean_text(reason)
+    reason = storable_text(reason)
     if not reason:
         raise ValidationError({"reason": "Say why the change is rejected: its author reads it."})
     if len(reason) > REASON_MAX_LENGTH:
@@ -412,7 +410,7 @@ def decide_problem_report(*, report: ProblemReport, moderator: User, status: str
         raise PermissionDenied("Only a moderator of the service's region may decide on this report.")
     if status not in DECISIONS:
         raise ValidationError({"status": "Choose accepted, rejected or done."})
-    note = clean_text(note)
+    note = storable_text(note)
     if len(note) > REASON_MAX_LENGTH:
         raise ValidationError({"note": f"A note may have at most {REASON_MAX_LENGTH} characters."})
     if status == ProblemReportStatus.REJECTED and not note:

@@ -30,7 +30,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from directory.models import ProblemReportStatus, Service
+from directory.models import ProblemReportStatus, Service, record_by_id
 from directory.translation import LANGUAGE_CODES
 from editorial import auth
 from editorial.forms import (
@@ -145,10 +145,7 @@ def signed_in_user(request: HttpRequest) -> User:
 
 def get_or_404(queryset: QuerySet[Any], pk: str | uuid.UUID | int) -> Any:
     """The row with this id among ``queryset`` (what the user may see), else 404 — malformed ids too."""
-    try:
-        found = queryset.filter(pk=pk).first()
-    except (ValueError, ValidationError) as exc:
-        raise Http404 from exc
+    found = record_by_id(queryset, pk)
     if found is None:
         raise Http404
     return found

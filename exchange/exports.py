@@ -43,9 +43,8 @@ from django.db import models
 
 from directory import hsds
 from directory import models as m
-from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
+from directory.translation import FALLBACK_LANGUAGE, NON_GERMAN_LANGUAGES
 
-OTHER_LANGUAGES = tuple(code for code in LANGUAGE_CODES if code != FALLBACK_LANGUAGE)
 JSONL_PATH = "services.jsonl"
 DATAPACKAGE = "datapackage.json"
 PACKAGE_NAME = "wegweiser-nrw-hsds"
@@ -163,7 +162,7 @@ class Table:
             )
             for column in self.hsds_columns
             if column.kind == Kind.TEXT
-            for language in OTHER_LANGUAGES
+            for language in NON_GERMAN_LANGUAGES
         )
         return self.hsds_columns + self.profile_columns + translations + (PROVENANCE if self.provenance else ())
 
@@ -730,7 +729,7 @@ PACKAGE_DESCRIPTION = (
     "The Wegweiser NRW catalogue as an Open Referral HSDS 3.0 tabular data package, with the Wegweiser NRW "
     "profile. Each CSV has the columns of the HSDS tabular schema in its order, then the profile's columns: "
     "<column>_<language> carries the other languages of a translated text (the HSDS column holds German; "
-    f"languages {', '.join(OTHER_LANGUAGES)}); source_key, verification_state and last_verified_at say where a "
+    f"languages {', '.join(NON_GERMAN_LANGUAGES)}); source_key, verification_state and last_verified_at say where a "
     "record's facts come from and whether an editor confirmed them. Opening hours are wall-clock times in "
     "tzid (Europe/Berlin). services.jsonl holds every service as one full HSDS service record per line "
     "(German). Rows are sorted by id; files are UTF-8 with LF line ends."

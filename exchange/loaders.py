@@ -26,8 +26,10 @@ import yaml
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import translation
 
 from directory import models as m
+from directory.hours import HoursError, weekly_slot
 from directory.places import representative_point
 from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
@@ -1112,7 +1114,7 @@ class CatalogueLoader:
                 byday=slot.byday,
                 opens_at=slot.opens,
                 closes_at=slot.closes,
-                attending_type=slot.kind,
+                attending_type=slot.attending_type,
                 schedule_link=booking,
                 page=hours,
             )
@@ -1232,8 +1234,15 @@ class CatalogueLoader:
 
     def _schedules(self, item: Item, service: m.Service) -> None:
         for number, entry in enumerate(self._list(item, "schedules")):
-            if not isinstance(entry, dict):
+            opens = _time(item, entry.get("opens_at")) if isinstance(entry, dict) else None
+            closes = _time(item, entry.get("closes_at")) if isinstance(entry, dict) else None
+            if not isinstance(entry, dict) or opens is None or closes is None:
                 raise item.error("schedules", "expected a mapping with byday, opens_at, closes_at")
+            try:
+                with translation.override("en"):  # the loader reports in English
+                    slot = weekly_slot(str(entry.get("byday", "")), opens, closes, str(entry.get("attending_type", "")))
+            except HoursError as exc:
+                raise item.error("schedules", str(exc)) from exc
             self._child(
                 item,
                 "schedules",
@@ -1241,10 +1250,10 @@ class CatalogueLoader:
                 "schedule",
                 str(number),
                 service=service,
-                byday=str(entry.get("byday", "")),
-                opens_at=_time(item, entry.get("opens_at")),
-                closes_at=_time(item, entry.get("closes_at")),
-                attending_type=str(entry.get("attending_type", "")),
+                byday=slot.byday,
+                opens_at=slot.opens,
+                closes_at=slot.closes,
+                attending_type=slot.attending_type,
             )
 
     def _merge_amendments(self) -> None:

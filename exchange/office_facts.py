@@ -20,6 +20,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.encoding import iri_to_uri
 
 from directory import models as m
+from directory.hours import WeeklySlot
 
 CONTACT_FIELDS = {
     "office",
@@ -76,14 +77,6 @@ class FactError(ValueError):
 
 
 @dataclass
-class Slot:
-    byday: str
-    opens: dt.time
-    closes: dt.time
-    kind: str = ""
-
-
-@dataclass
 class PageFacts:
     """What one page says about one office."""
 
@@ -97,7 +90,7 @@ class PageFacts:
     email: str = ""
     website: str = ""
     booking_url: str = ""
-    hours: list[Slot] = field(default_factory=list)
+    hours: list[WeeklySlot] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
 
     @property
@@ -282,7 +275,7 @@ def read_page_facts(
         kind = str(slot.get("kind") or "")
         if kind and kind not in m.AttendingType.values:
             raise FactError("hours.kind", f"unknown kind {kind!r} (use {', '.join(m.AttendingType.values)})")
-        facts.hours.append(Slot(byday, opens, closes, kind))
+        facts.hours.append(WeeklySlot(byday, opens, closes, kind))
 
     languages = entry.get("languages") or []
     if not isinstance(languages, list):

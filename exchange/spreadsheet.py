@@ -24,18 +24,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from directory import models as m
-from directory.hours import WEEKDAY_CODES
+from directory.hours import ATTENDING_WORDS, WeeklySlot, format_closure, parse_hours
+from directory.notation import parse_languages, parse_phones
 from directory.places import representative_point
 from directory.services import refresh_search_text
-from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
+from directory.translation import FALLBACK_LANGUAGE, NON_GERMAN_LANGUAGES
 from exchange.imports import (
     ID_NAMESPACE,
     PROGRESS_EVERY,
@@ -51,6 +54,7 @@ from exchange.imports import (
     import_id,
 )
 
+T = TypeVar("T")
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
 
@@ -120,78 +124,19 @@ def normal_ags(code: str) -> str:
     return f"0{code}" if code.isdigit() and len(code) in (1, 4, 7) else code
 
 
-# --- Opening hours ("Mo-Fr 09:00-12:00; Di 14:00-16:00") --------------------------------------------------------
-
-DAY_NAMES = {
-    **dict.fromkeys(("mo", "mon", "montag", "monday"), "MO"),
-    **dict.fromkeys(("di", "die", "dienstag", "tu", "tue", "tuesday"), "TU"),
-    **dict.fromkeys(("mi", "mittwoch", "we", "wed", "wednesday"), "WE"),
-    **dict.fromkeys(("do", "don", "donnerstag", "th", "thu", "thursday"), "TH"),
-    **dict.fromkeys(("fr", "fri", "freitag", "friday"), "FR"),
-    **dict.fromkeys(("sa", "sat", "samstag", "sonnabend", "saturday"), "SA"),
-    **dict.fromkeys(("so", "sonntag", "su", "sun", "sunday"), "SU"),
-}
-_TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr|h)?"
-TIME_RANGE = re.compile(rf"{_TIME}\s*(?:-|–|—|bis)\s*{_TIME}", re.IGNORECASE)
+def in_german(read: Callable[[str], T], text: str) -> T:
+    """``read(text)`` with its errors worded in German, as every problem of a sheet is."""
+    with translation.override("de"):
+        return read(text)
 
 
-@dataclass(frozen=True)
-class Slot:
-    byday: str
-    opens: dt.time
-    closes: dt.time
-
-
-def _clock(hour: str, minute: str | None, entry: str) -> dt.time:
-    h, mi = int(hour), int(minute or 0)
-    if not (0 <= h <= 23 and 0 <= mi <= 59):
-        raise ValueError(f"„{entry}“: {hour}:{minute or '00'} ist keine Uhrzeit")
-    return dt.time(h, mi)
-
-
-def _days(text: str, entry: str) -> list[str]:
-    text = text.lower().replace("–", "-").replace("—", "-").replace(".", "").rstrip(":").strip()
-    text = re.sub(r"\s+bis\s+", "-", text)
-    if not text:
-        raise ValueError(f"„{entry}“: Wochentag fehlt (z. B. Mo-Fr 09:00-12:00)")
-    days: list[str] = []
-    for part in re.split(r"\s*(?:,|\+|/|&|\bund\b)\s*", text):
-        if not part:
-            continue
-        ends = [end.strip() for end in part.split("-")]
-        if len(ends) > 2 or not all(end in DAY_NAMES for end in ends):
-            raise ValueError(f"„{entry}“: „{part}“ ist kein Wochentag (Mo, Di, Mi, Do, Fr, Sa, So)")
-        first, last = WEEKDAY_CODES.index(DAY_NAMES[ends[0]]), WEEKDAY_CODES.index(DAY_NAMES[ends[-1]])
-        if last < first:
-            raise ValueError(f"„{entry}“: der Bereich „{part}“ läuft rückwärts")
-        days += [code for code in WEEKDAY_CODES[first : last + 1] if code not in days]
-    return sorted(days, key=WEEKDAY_CODES.index)
-
-
-def parse_hours(value: str) -> list[Slot]:
-    """Weekly slots from "Mo-Fr 09:00-12:00, 13:00-15:30; Di 14-16 Uhr" (raises ValueError, in German)."""
-    slots: list[Slot] = []
-    for raw in re.split(r"[;\n]", value):
-        entry = raw.strip()
-        if not entry:
-            continue
-        match = re.match(r"^([^\d]*?)\s*(\d.*)$", entry)
-        if not match:
-            raise ValueError(f"„{entry}“: Uhrzeit fehlt (z. B. Mo-Fr 09:00-12:00)")
-        byday = ",".join(_days(match[1], entry))
-        times = match[2].strip()
-        for part in re.split(r"\s*(?:,|&|\bund\b)\s*", times, flags=re.IGNORECASE):
-            found = TIME_RANGE.fullmatch(part.strip())
-            if not found:
-                raise ValueError(f"„{entry}“: „{part}“ ist keine Zeitspanne (z. B. 09:00-12:00)")
-            opens = _clock(found[1], found[2], entry)
-            closes = _clock(found[3], found[4], entry)
-            if closes <= opens:
-                raise ValueError(f"„{entry}“: {part} endet nicht nach dem Beginn")
-            slot = Slot(byday, opens, closes)
-            if slot not in slots:
-                slots.append(slot)
-    return slots
+def read_hours(text: str) -> list[WeeklySlot]:
+    """The weekly slots of an "Öffnungszeiten" cell (directory.hours' notation); closures stay the admin's."""
+    written = parse_hours(text)
+    if written.closures:
+        message = _("“%(part)s”: closures are kept as they are here; enter them in the admin.")
+        raise ValueError(message % {"part": format_closure(written.closures[0])})
+    return list(written.slots)
 
 
 # --- Spreadsheets: the columns ---------------------------------------------------------------------------------
@@ -206,18 +151,8 @@ STATUS_WORDS = {
     "vorübergehend geschlossen": m.ServiceStatus.TEMPORARILY_CLOSED,
     **{value: value for value in m.ServiceStatus.values},
 }
-ATTENDING_WORDS = {
-    "offene sprechstunde": m.AttendingType.WALK_IN,
-    "ohne termin": m.AttendingType.WALK_IN,
-    "nach termin": m.AttendingType.APPOINTMENT,
-    "termin": m.AttendingType.APPOINTMENT,
-    "nach vereinbarung": m.AttendingType.APPOINTMENT,
-    "telefonisch": m.AttendingType.PHONE,
-    **{value: value for value in m.AttendingType.values},
-}
 YES_NO = {"ja": True, "j": True, "x": True, "yes": True, "true": True, "1": True}
 YES_NO.update({"nein": False, "n": False, "no": False, "false": False, "0": False})
-OTHER_LANGUAGES = tuple(code for code in LANGUAGE_CODES if code != FALLBACK_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -324,7 +259,8 @@ SHEET_COLUMNS: tuple[SheetColumn, ...] = (
     SheetColumn(
         "Öffnungszeiten",
         "hours",
-        "Tage und Zeiten, Einträge durch ; getrennt; mehrere Zeiten eines Tages durch Komma.",
+        "Tage und Zeiten, Einträge durch ; getrennt; mehrere Zeiten eines Tages durch Komma; dahinter auf Wunsch, "
+        "wie man kommt (z. B. Di 14–17 Uhr nach Vereinbarung).",
         "Mo-Fr 09:00-12:00; Di 14:00-16:00",
         max_length=1000,
         aliases=("Oeffnungszeiten",),
@@ -370,7 +306,7 @@ SHEET_COLUMNS: tuple[SheetColumn, ...] = (
     ),
     *(
         SheetColumn(f"{label} ({code})", f"{key}_{code}", f"{label} auf {code} (optional).", "", max_length=limit)
-        for code in OTHER_LANGUAGES
+        for code in NON_GERMAN_LANGUAGES
         for label, key, limit in (("Angebot", "name", 300), ("Beschreibung", "description", 5000))
     ),
 )
@@ -598,7 +534,7 @@ class RowChecker:
     def value(self, key: str, text: str) -> Any:
         if key in ("quell_id", "source", "organization", "location_name", "street", "city"):
             return " ".join(text.split())
-        if key in ("name", *(f"name_{code}" for code in OTHER_LANGUAGES)):
+        if key in ("name", *(f"name_{code}" for code in NON_GERMAN_LANGUAGES)):
             return " ".join(text.split())
         if key in TEXT_FIELDS or key.startswith("description_"):
             return text
@@ -611,11 +547,7 @@ class RowChecker:
         if key in TAXONOMY_COLUMNS:
             return self.terms(key, split_list(text))
         if key == "languages":
-            codes = [code.lower() for code in split_list(text)]
-            bad = [code for code in codes if not re.fullmatch(m.ISO_639, code)]
-            if bad:
-                raise ValueError(f"{', '.join(bad)}: keine ISO-639-Sprachcodes (z. B. de, en, ar)")
-            return codes
+            return in_german(parse_languages, text)
         if key in ("minimum_age", "maximum_age"):
             number = parse_number(text)
             if not number.is_integer() or not 0 <= number <= 120:
@@ -638,13 +570,9 @@ class RowChecker:
         if key in ("latitude", "longitude"):
             return parse_number(text)
         if key == "phones":
-            numbers = [" ".join(n.split()) for n in re.split(r"[;\n]", text) if n.strip()]
-            bad = [n for n in numbers if len(n) > 40 or not re.fullmatch(m.PHONE_NUMBER, n)]
-            if bad:
-                raise ValueError(f"„{'“, „'.join(bad)}“: keine Telefonnummer (Ziffern mit Leerzeichen, / - ( ))")
-            return list(dict.fromkeys(numbers))
+            return in_german(parse_phones, text)
         if key == "hours":
-            return parse_hours(text)
+            return in_german(read_hours, text)
         if key == "attending":
             attending = ATTENDING_WORDS.get(text.casefold())
             if attending is None:
@@ -941,7 +869,7 @@ class SpreadsheetImport:
             "external_id": given["quell_id"],
         }
         for key, name in TEXT_FIELDS.items():
-            translations = {code: given.get(f"{key}_{code}") for code in OTHER_LANGUAGES}
+            translations = {code: given.get(f"{key}_{code}") for code in NON_GERMAN_LANGUAGES}
             if key in given or any(text is not None for text in translations.values()):
                 current = getattr(service, name) if service is not None else {}
                 values[name] = merge_text(current, given.get(key), translations)
@@ -969,7 +897,16 @@ class SpreadsheetImport:
         base = {"service_id": service.pk, **provenance}
         # What a row writes carries the service's provenance (as data/ loads do).
         if "phones" in given:
-            wanted = {n: {**base, "number": n} for n in ([] if given["phones"] == CLEAR else given["phones"])}
+            phones = [] if given["phones"] == CLEAR else given["phones"]
+            # A type or extension the cell does not give stays as it is.
+            wanted = {
+                p.number: {
+                    **base,
+                    "number": p.number,
+                    **({"type": p.type, "extension": p.extension} if p.type else {}),
+                }
+                for p in phones
+            }
             yield (
                 "Telefon",
                 self.sync(m.Phone, service.phones.all(), wanted, lambda r: r.number, "phone", service, line),
@@ -994,14 +931,15 @@ class SpreadsheetImport:
             yield "Zuständig für", self.areas(given, service, base, line)
         if "hours" in given:
             slots = [] if given["hours"] == CLEAR else given["hours"]
-            extra = {"attending_type": given["attending"]} if given.get("attending") not in (None, CLEAR) else {}
+            # How to come: what the cell says after the times, else the "Zugang" column, else as it is.
+            column = given["attending"] if given.get("attending") not in (None, CLEAR) else ""
             wanted = {
                 (s.byday, s.opens, s.closes): {
                     **base,
                     "byday": s.byday,
                     "opens_at": s.opens,
                     "closes_at": s.closes,
-                    **extra,
+                    **({"attending_type": s.attending_type or column} if s.attending_type or column else {}),
                 }
                 for s in slots
             }
@@ -1155,8 +1093,10 @@ TEMPLATE_RULES = (
     "Die Adressspalten (Standort, Straße, PLZ, Ort, Breitengrad, Längengrad) gelten zusammen: ist eine ausgefüllt, "
     "beschreiben sie den Ort vollständig. Ohne Koordinaten liegt der Ort in der Mitte der PLZ (sonst des Ortes) "
     "und wird als ungefähr gekennzeichnet.",
-    "Öffnungszeiten: Tage (Mo Di Mi Do Fr Sa So, Bereiche mit -), dann Zeiten; Einträge durch ; trennen, "
-    "mehrere Zeiten eines Tages durch Komma: „Mo-Do 08:30-12:00, 13:00-15:30; Fr 08:30-12:00“.",
+    "Öffnungszeiten: Tage (Mo Di Mi Do Fr Sa So oder Mon Tue …, Bereiche mit - oder bis), dann Zeiten, auf Wunsch "
+    "dahinter „nach Vereinbarung“ oder „offene Sprechstunde“; Einträge durch ; trennen, mehrere Zeiten eines Tages "
+    "durch Komma oder „und“: „Mo–Do 8:30–12:00 und 13:00–15:30; Fr 8:30–12:00 nach Vereinbarung“. "
+    "Schließtage bleiben dem Admin überlassen.",
     "Ändert sich ein deutscher Text, entfallen die Übersetzungen des alten Textes, außer die Zeile bringt neue mit "
     "(Spalten „Angebot (en)“, „Beschreibung (ar)“ …).",
     "Die Datei wird ganz eingelesen oder gar nicht: jede fehlerhafte Zeile wird mit Zeile, Spalte und Grund "

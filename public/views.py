@@ -8,7 +8,6 @@ prefetched, and everything shown is computed from those in Python.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -40,8 +39,9 @@ from directory.models import (
     Service,
     TaxonomyTerm,
     ags_levels,
+    record_by_id,
 )
-from directory.places import PlaceError, PlaceResult, clean_text, resolve_place
+from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
 from directory.services import report_problem as file_problem_report
 from directory.services import report_rate_limited
@@ -95,7 +95,7 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 def param(request: HttpRequest, name: str) -> str:
     """A query parameter without control or bidi-override characters, cut to a sane length."""
-    return clean_text(request.GET.get(name, "")[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH]
+    return single_line(request.GET.get(name, "")[: MAX_PARAM_LENGTH * 2])[:MAX_PARAM_LENGTH]
 
 
 # --- Pages ----------------------------------------------------------------------------------------------
@@ -294,11 +294,7 @@ def page_query(request: HttpRequest) -> str:
 
 
 def get_record(model: type[Any], record_id: str, queryset: QuerySet[Any] | None = None) -> Any:
-    try:
-        pk = uuid.UUID(record_id)
-    except ValueError as exc:
-        raise Http404(_("There is no entry with this id.")) from exc
-    found = (queryset if queryset is not None else model.objects.all()).filter(pk=pk).first()
+    found = record_by_id(queryset if queryset is not None else model.objects.all(), record_id)
     if found is None:
         raise Http404(_("There is no entry with this id."))
     return found

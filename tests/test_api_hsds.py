@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.cache import cache
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -52,6 +53,7 @@ from directory.models import (
     TaxonomyTerm,
 )
 from directory.translation import LANGUAGE_CODES
+from public.search import parse_search_params, search_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -500,6 +502,35 @@ def test_it_filters_by_the_profiles_terms(client, parameter, taxonomy):
     assert set(ids(by_id)) == {str(pk) for pk in tagged.values_list("pk", flat=True)}
 
 
+@pytest.mark.parametrize(
+    ("query", "finds_rich"),
+    [
+        ({"need": "work"}, None),
+        ({"language": "fa"}, True),  # the rich service speaks Farsi only at its place
+        ({"language": "ar"}, False),  # … and Arabic only on its phones, which does not count
+        ({"eligibility": "duldung"}, None),
+        ({"free": "on"}, True),
+        ({"walk_in": "on"}, True),
+        ({"barrier_free": "ja"}, True),
+        ({"age": "30"}, False),  # it is for 12 to 27
+        ({"free": "1", "walk_in": "true", "language": "fa", "age": "20", "barrier_free": "yes"}, True),
+        ({"free": "off", "walk_in": "off", "barrier_free": "nein"}, True),
+    ],
+)
+def test_it_finds_the_same_services_as_the_site_for_the_same_filter(client, rich, query, finds_rich):
+    site_params, errors = parse_search_params(QueryDict(urlencode(query)))
+    assert not errors
+    site = {str(service.pk) for service in search_services(site_params, point=None)}
+    # The API lists services of every status (HSDS has a status field); the site only published ones.
+    published = {str(pk) for pk in Service.objects.published().values_list("pk", flat=True)}
+    api = set(ids(ndjson(get(client, "services", format="ndjson", **query)))) & published
+    assert api == site
+    if finds_rich is not None:
+        assert (str(FIRST) in api) is finds_rich
+    if "off" not in query.values():
+        assert len(api) < len(published)
+
+
 def test_it_filters_by_taxonomy_organisation_search_and_date(client, rich):
     need = Taxonomy.objects.get(key="need")
     with_need = crawl(client, "services", per_page=100, taxonomy_id=str(need.pk))
@@ -594,6 +625,10 @@ def test_it_answers_404_in_json_for_unknown_and_malformed_ids(client, path):
         ("services", {"lang": "fr"}, "lang"),
         ("services", {"eligibility": "no-such-status"}, "eligibility"),
         ("services", {"target_group": "nobody"}, "target_group"),
+        ("services", {"language": "english"}, "language"),
+        ("service_at_locations", {"age": "121"}, "age"),
+        ("services", {"walk_in": "maybe"}, "walk_in"),
+        ("services", {"free": "2"}, "free"),
         ("services", {"ags": "12345"}, "ags"),
         ("services", {"ags": "05999"}, "ags"),
         ("services", {"format": "xml"}, "format"),
@@ -882,6 +917,11 @@ SAMPLES = {
     "eligibility": "duldung",
     "target_group": "youth",
     "need": "work",
+    "language": "ar",
+    "age": "30",
+    "free": "true",
+    "walk_in": "on",
+    "barrier_free": "1",
     "bbox": "6.9,51.4,7.1,51.5",
     "limit": "10",
 }

@@ -14,9 +14,11 @@ from django.test.utils import CaptureQueriesContext
 
 from directory.models import Language, Phone, ProblemReport, ProblemReportStatus, Schedule, Service, ServiceStatus
 from directory.services import report_problem
+from editorial.forms import format_hours, parse_hours
 from editorial.models import ChangeRequest, ChangeRequestStatus, PrivateNote, SavedService, StaffAction
 from editorial.permissions import services_editable_by, services_moderated_by
 from editorial.services import service_values
+from exchange.spreadsheet import read_hours
 from tests import factories
 from tests.editorial_helpers import KLEVE, make_trusted, sign_in
 
@@ -300,6 +302,52 @@ def test_an_editors_change_to_an_unpublished_record_applies_at_once(client, erik
     client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, email="neu@kreis-kleve.de"))
     assert not ChangeRequest.objects.exists()
     assert Service.objects.get(pk=kleve_service.pk).email == "neu@kreis-kleve.de"
+
+
+EDITORS_HOURS = "Mo–Fr 9–12 Uhr, Di 14–17 Uhr nach Vereinbarung"
+
+
+def test_the_form_reads_hours_as_editors_write_them_and_shows_them_so(client, erik, kleve_service):
+    sign_in(client, erik)
+    response = client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, hours=EDITORS_HOURS))
+    assert response.status_code == 302
+    change = ChangeRequest.objects.get(service=kleve_service)
+    assert change.proposed["hours"] == [
+        {"byday": "MO,TU,WE,TH,FR", "opens_at": "09:00", "closes_at": "12:00", "attending_type": ""},
+        {"byday": "TU", "opens_at": "14:00", "closes_at": "17:00", "attending_type": "appointment"},
+    ]
+    written = format_hours(change.proposed["hours"])
+    assert written == "Mo–Fr 9:00–12:00\nDi 14:00–17:00 nach Vereinbarung"
+    assert parse_hours(written) == change.proposed["hours"], "what the form shows reads back the same"
+
+
+def test_the_form_and_the_spreadsheet_read_hours_alike():
+    sheet_slots = [
+        {
+            "byday": s.byday,
+            "opens_at": f"{s.opens:%H:%M}",
+            "closes_at": f"{s.closes:%H:%M}",
+            "attending_type": s.attending_type,
+        }
+        for s in read_hours(EDITORS_HOURS)
+    ]
+    assert sorted(sheet_slots, key=str) == sorted(parse_hours(EDITORS_HOURS), key=str)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("hours", "Mox 9-12", "„Mox 9-12“: unbekannter Tag „Mox“"),
+        ("hours", "Mo 9-12; geschlossen am 24.12.2026", "Schließtage bleiben hier unverändert"),
+        ("phones", "0201 1; Faxx", "Unbekannter Telefontyp „Faxx“"),
+        ("languages", "de, deutsch", "„deutsch“ ist kein ISO-639-Sprachcode"),
+    ],
+)
+def test_the_form_names_what_it_cannot_read(client, erik, kleve_service, field, value, message):
+    sign_in(client, erik)
+    response = client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, **{field: value}))
+    assert response.status_code == 400
+    assert message in response.content.decode().replace("&#x27;", "'")
 
 
 def test_it_refuses_a_malformed_edit(client, erik, kleve_service):

@@ -37,7 +37,7 @@ from directory.services import refresh_search_text
 from exchange import exports
 from exchange.imports import ImportFile, Outcome, run_import
 from exchange.loaders import load_catalogue
-from exchange.spreadsheet import SHEET_COLUMNS, parse_hours, template_csv, template_xlsx
+from exchange.spreadsheet import SHEET_COLUMNS, template_csv, template_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -678,23 +678,38 @@ def test_it_refuses_formulas_in_xlsx_cells():
     assert "Formel" in report.problems[0].message
 
 
+def test_it_reads_opening_hours_in_the_notation_the_staff_form_reads():
+    """The notation is directory.hours' (tests/test_hours.py): what the cell says after the times wins over "Zugang"."""
+    text = "Mo–Fr 9–12 Uhr, Di 14–17 Uhr nach Vereinbarung"
+    assert run_import(sheet([row(Oeffnungszeiten=text, attending="offene Sprechstunde")])).ok
+    service = m.Service.objects.get(external_id="T-1")
+    assert sorted((s.byday, s.opens_at, s.closes_at, s.attending_type) for s in service.schedules.all()) == [
+        ("MO,TU,WE,TH,FR", dt.time(9), dt.time(12), "walk-in"),
+        ("TU", dt.time(14), dt.time(17), "appointment"),
+    ]
+
+
 @pytest.mark.parametrize(
-    ("text", "slots"),
+    ("text", "message"),
     [
-        ("Mo-Fr 09:00-12:00; Di 14:00-16:00", [("MO,TU,WE,TH,FR", "09:00", "12:00"), ("TU", "14:00", "16:00")]),
-        ("Mo, Mi 9-12 Uhr, 13.30-15 Uhr", [("MO,WE", "09:00", "12:00"), ("MO,WE", "13:30", "15:00")]),
-        ("Montag bis Donnerstag: 08:30 – 12:00", [("MO,TU,WE,TH", "08:30", "12:00")]),
-        ("Sa 10:00-13:00\nSo 11-12", [("SA", "10:00", "13:00"), ("SU", "11:00", "12:00")]),
+        ("Mox 9-12", "„Mox 9-12“: unbekannter Tag „Mox“"),
+        ("Mo 9", "„Mo 9“: „9“ ist keine Zeitspanne"),
+        ("Mo 9-12; geschlossen am 24.12.2026", "„geschlossen am 24.12.2026“: Schließtage bleiben hier unverändert"),
     ],
 )
-def test_it_reads_opening_hours_as_editors_write_them(text, slots):
-    assert [(s.byday, f"{s.opens:%H:%M}", f"{s.closes:%H:%M}") for s in parse_hours(text)] == slots
+def test_it_names_the_part_of_the_hours_it_cannot_read_in_german(text, message):
+    report = run_import(sheet([row(Oeffnungszeiten=text)]))
+    assert problems_at(report) == {(2, "Öffnungszeiten")}
+    assert report.problems[0].message.startswith(message)
 
 
-@pytest.mark.parametrize("text", ["Mo", "09:00-12:00", "Fr-Mo 9-12", "Mo 25:00-26:00", "Mo 9-9", "Xy 9-12", "Mo 9"])
-def test_it_rejects_opening_hours_it_cannot_read(text):
-    with pytest.raises(ValueError, match=r"„"):
-        parse_hours(text)
+def test_it_reads_phone_types_and_lists_of_languages_as_the_staff_form_does():
+    assert run_import(sheet([row(Telefon="02821 12345\n02821 12346; fax", Sprachen="DE, ar / tr")])).ok
+    service = m.Service.objects.get(external_id="T-1")
+    assert sorted(service.phones.values_list("number", "type")) == [("02821 12345", "voice"), ("02821 12346", "fax")]
+    assert sorted(service.languages.values_list("code", flat=True)) == ["ar", "de", "tr"]
+    report = run_import(sheet([row(Sprachen="de; deutsch")]))
+    assert report.problems[0].message == "„deutsch“ ist kein ISO-639-Sprachcode wie de, ar oder uk."
 
 
 def test_the_command_imports_and_exits_1_with_the_report(capsys, tmp_path):

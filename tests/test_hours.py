@@ -1,24 +1,38 @@
-"""Opening hours over unsaved Schedule instances: no database needed."""
+"""Opening hours over unsaved Schedule instances, and the notation editors write them in: no database needed."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from directory.hours import (
+    ATTENDING_TEXT,
+    ATTENDING_WORDS,
     BERLIN,
+    BYDAY,
+    WEEKDAY_CODES,
+    AttendingType,
     ClosedReason,
+    Closure,
+    HoursError,
     Slot,
+    Weekday,
+    WeeklySlot,
     days,
+    format_hours,
     format_slot,
     group_days,
     holiday_name,
     opening_state,
+    parse_hours,
     public_holidays,
     week,
+    weekly_slot,
     weekly_table,
 )
 from directory.models import Schedule
+from directory.notation import PhoneEntry, format_phones, parse_languages, parse_phones
 
 WEEKDAYS = "MO,TU,WE,TH,FR"
 
@@ -392,3 +406,168 @@ def test_it_gives_the_usual_week_monday_first():
 def test_it_formats_a_slot():
     assert format_slot(time(9), time(12)) == "9:00–12:00"
     assert format_slot(time(14, 30), time(16, 5)) == "14:30–16:05"
+
+
+# --- The notation editors write (staff form, spreadsheet, loader) --------------------------------------------
+
+
+def read(text: str) -> list[tuple[str, str, str, str]]:
+    return [(s.byday, f"{s.opens:%H:%M}", f"{s.closes:%H:%M}", s.attending_type) for s in parse_hours(text).slots]
+
+
+WORKDAYS = "MO,TU,WE,TH,FR"
+
+
+@pytest.mark.parametrize(
+    ("text", "slots"),
+    [
+        ("Mo–Fr 9–12 Uhr", [(WORKDAYS, "09:00", "12:00", "")]),
+        ("Mo-Fr 09:00-12:00; Di 14-16 Uhr", [(WORKDAYS, "09:00", "12:00", ""), ("TU", "14:00", "16:00", "")]),
+        ("Di 14:00–17:00", [("TU", "14:00", "17:00", "")]),
+        ("Mo, Mi 8–12 und 13–15", [("MO,WE", "08:00", "12:00", ""), ("MO,WE", "13:00", "15:00", "")]),
+        ("Mo, Mi 9-12 Uhr, 13.30-15 Uhr", [("MO,WE", "09:00", "12:00", ""), ("MO,WE", "13:30", "15:00", "")]),
+        ("Montag bis Donnerstag: 08:30 – 12:00", [("MO,TU,WE,TH", "08:30", "12:00", "")]),
+        ("Sa 10:00-13:00\nSo 11-12", [("SA", "10:00", "13:00", ""), ("SU", "11:00", "12:00", "")]),
+        ("Di 09.30–12 Uhr", [("TU", "09:30", "12:00", "")]),
+        ("Mo/Mi/Fr 9-12", [("MO,WE,FR", "09:00", "12:00", "")]),
+        ("Mo und Do von 9 bis 12 Uhr", [("MO,TH", "09:00", "12:00", "")]),
+        ("Dienstag, Mittwoch 9:30-12", [("TU,WE", "09:30", "12:00", "")]),
+        ("Mon–Fri 9:00–12:00", [(WORKDAYS, "09:00", "12:00", "")]),
+        ("Monday, Wednesday and Friday 9 to 12", [("MO,WE,FR", "09:00", "12:00", "")]),
+        ("Tue 14-17, Thu 14-17", [("TU", "14:00", "17:00", ""), ("TH", "14:00", "17:00", "")]),
+        ("MO-TH 08:30-12:00 walk-in\nTH 14:00-17:30 appointment", [
+            ("MO,TU,WE,TH", "08:30", "12:00", "walk-in"), ("TH", "14:00", "17:30", "appointment")
+        ]),
+        ("Mo–Fr 9–12 Uhr, Di 14–17 Uhr nach Vereinbarung", [
+            (WORKDAYS, "09:00", "12:00", ""), ("TU", "14:00", "17:00", "appointment")
+        ]),
+        ("Do 14-18 nach Terminvereinbarung", [("TH", "14:00", "18:00", "appointment")]),
+        ("Thu 14-18 by appointment", [("TH", "14:00", "18:00", "appointment")]),
+        ("Mo 9-12 offene Sprechstunde", [("MO", "09:00", "12:00", "walk-in")]),
+        ("Mo 9-12 ohne Termin, 14-16 Uhr", [("MO", "09:00", "12:00", "walk-in"), ("MO", "14:00", "16:00", "walk-in")]),
+        ("Mon 9-12 walk-in", [("MO", "09:00", "12:00", "walk-in")]),
+        ("Mo 9-12, Sa, So geschlossen", [("MO", "09:00", "12:00", "")]),
+        ("Mo-Fr 9-12; Mo-Fr 9-12", [(WORKDAYS, "09:00", "12:00", "")]),
+    ],
+)  # fmt: skip
+def test_it_reads_hours_as_editors_write_them(text, slots):
+    assert read(text) == slots
+
+
+def test_it_reads_closures_with_their_dates():
+    hours = parse_hours("Mo-Fr 9-12; geschlossen am 24.12.2026 und 31.12.2026\nclosed on 27.07.2026–07.08.2026")
+    assert read("Mo-Fr 9-12") == [(s.byday, f"{s.opens:%H:%M}", f"{s.closes:%H:%M}", "") for s in hours.slots]
+    assert hours.closures == (
+        Closure(date(2026, 12, 24)),
+        Closure(date(2026, 12, 31)),
+        Closure(date(2026, 7, 27), date(2026, 8, 7)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "message"),
+    [
+        ("Mox 9-12", "Mox", "„Mox 9-12“: unbekannter Tag „Mox“"),
+        ("Montags 9 bis 12", "Montags", "„Montags 9 bis 12“: unbekannter Tag „Montags“"),
+        ("Mo–Fr 9–12 Uhr, Dx 14–17", "Dx", "„Mo–Fr 9–12 Uhr, Dx 14–17“: unbekannter Tag „Dx“"),
+        ("Mo 9-12 walkin", "walkin", "„Mo 9-12 walkin“: „walkin“ kann nicht gelesen werden."),
+        ("Montag früh", "früh", "„Montag früh“: „früh“ kann nicht gelesen werden."),
+        ("Mo 9", "9", "„Mo 9“: „9“ ist keine Zeitspanne"),
+        ("Mo", "", "„Mo“: Zu welchen Uhrzeiten?"),
+        ("09:00-12:00", "09:00-12:00", "„09:00-12:00“: An welchen Tagen?"),
+        ("nach Vereinbarung", "", "„nach Vereinbarung“: An welchen Tagen?"),
+        ("Fr-Mo 9-12", "Fr-Mo", "„Fr-Mo 9-12“: „Fr-Mo“ läuft rückwärts."),
+        ("Mo 25:00-26:00", "25:00", "„25:00“ ist keine Uhrzeit."),
+        ("Mo 12-9", "12-9", "„12-9“: Das Ende muss nach dem Beginn liegen."),
+        ("Mo 9-9", "9-9", "„9-9“: Das Ende muss nach dem Beginn liegen."),
+        ("geschlossen am 24.12.", "24.12.", "„geschlossen am 24.12.“: Der Schließtag 24.12. braucht die Jahreszahl"),
+        ("geschlossen am 30.02.2026", "30.02.2026", "„geschlossen am 30.02.2026“: „30.02.2026“ ist kein Datum."),
+        ("closed on 31.12.2026-24.12.2026", "31.12.2026-24.12.2026", "„closed on 31.12.2026-24.12.2026“: „31.12"),
+    ],
+)
+def test_it_names_the_part_it_cannot_read(text, part, message):
+    with translation.override("de"), pytest.raises(HoursError) as raised:
+        parse_hours(text)
+    assert raised.value.part == part
+    assert str(raised.value).startswith(message)
+
+
+def test_it_words_its_errors_in_the_active_language():
+    with translation.override("en"), pytest.raises(HoursError, match="“Mox 9-12”: unknown day “Mox”"):
+        parse_hours("Mox 9-12")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mo–Fr 9–12 Uhr, Di 14–17 Uhr nach Vereinbarung",
+        "Mo, Mi 8–12 und 13–15 offene Sprechstunde; Sa 10-12 telefonisch; So 18-19 online",
+        "Mo, Di, Do 7:45-8:15; Fr–So 9-12 by appointment; geschlossen am 24.12.2026; closed 27.07.2026-07.08.2026",
+    ],
+)
+def test_formatted_hours_read_back_to_the_same_slots(text):
+    hours = parse_hours(text)
+    written = format_hours(hours.slots, hours.closures)
+    again = parse_hours(written)
+    assert set(again.slots) == set(hours.slots) and set(again.closures) == set(hours.closures)
+    assert format_hours(again.slots, again.closures) == written
+
+
+def test_it_formats_hours_in_the_notation_editors_write():
+    hours = parse_hours(
+        "MO,TU,WE,TH,FR 09:00-12:00 walk-in\nMO,WE 13:00-15:00; MO,WE 15:30-16:00; TU 14-17 appointment"
+    )
+    assert format_hours(hours.slots) == (
+        "Mo–Fr 9:00–12:00 offene Sprechstunde\nMo, Mi 13:00–15:00, 15:30–16:00\nDi 14:00–17:00 nach Vereinbarung"
+    )
+
+
+def test_structured_slots_use_the_same_codes_and_checks():
+    assert weekly_slot("fr, mo", time(9), time(12), "walk-in") == WeeklySlot("MO,FR", time(9), time(12), "walk-in")
+    for byday, opens, closes in [("MX", time(9), time(12)), ("", time(9), time(12)), ("MO", time(12), time(9))]:
+        with pytest.raises(HoursError):
+            weekly_slot(byday, opens, closes)
+
+
+def test_the_weekday_codes_are_the_models():
+    assert WEEKDAY_CODES == ("MO", "TU", "WE", "TH", "FR", "SA", "SU") == tuple(Weekday.values)
+    assert BYDAY == r"^(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*$", "the string migration 0001 holds"
+    assert set(ATTENDING_TEXT) == set(AttendingType.values)
+    assert all(ATTENDING_WORDS[text.lower()] == kind for kind, text in ATTENDING_TEXT.items())
+
+
+# --- Phone and language lists (directory.notation) ------------------------------------------------------------
+
+
+def test_it_reads_phone_lists_in_both_notations():
+    assert parse_phones("0201 88-0;  0201  88-1\n0201 88-2; fax; 12\n0201 88-0") == [
+        PhoneEntry("0201 88-0"),
+        PhoneEntry("0201 88-1"),
+        PhoneEntry("0201 88-2", "fax", "12"),
+    ]
+    phones = [PhoneEntry("0201 88-0", "voice"), PhoneEntry("0201 88-2", "fax", "12")]
+    assert parse_phones(format_phones(phones)) == phones
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ruf mich an", "„ruf mich an“ ist keine Telefonnummer."),
+        ("0201 1; 0201 2; Faxx", "Unbekannter Telefontyp „Faxx“"),
+        ("0201 1; fax; 12345678901", "Eine Durchwahl hat höchstens 10 Zeichen."),
+        ("0201 1; fax; 1; 2", "„0201 1; fax; 1; 2“: Schreiben Sie „Nummer; Typ; Durchwahl“."),
+        ("0" + "1" * 40, "ist keine Telefonnummer."),
+        ("\n".join(f"0201 {n:04}" for n in range(21)), "Höchstens 20 Telefonnummern."),
+    ],
+)
+def test_it_refuses_phone_lists_it_cannot_read(text, message):
+    with translation.override("de"), pytest.raises(ValueError) as raised:
+        parse_phones(text)
+    assert message in str(raised.value)
+
+
+def test_it_reads_language_lists():
+    assert parse_languages("DE, ar; tr\nuk / fa de") == ["de", "ar", "tr", "uk", "fa"]
+    for text in ("deutsch", "de, d", " ".join(f"a{chr(97 + n // 26)}{chr(97 + n % 26)}" for n in range(31))):
+        with pytest.raises(ValueError):
+            parse_languages(text)

@@ -295,3 +295,15 @@ def test_it_keeps_the_map_button_small():
         html = render_to_string("public/_map_button.html", {"points": points})
 
     assert len(gzip.compress(html.encode())) < 900
+
+
+def test_it_answers_errors_and_copies_as_the_hsds_api_does(client):
+    refused = client.get(SERVICES, {"limit": "ten"})
+    assert refused["Access-Control-Allow-Origin"] == "*"
+    assert refused.json()["parameter"] == "limit"
+    assert client.post(SERVICES)["Content-Type"] == "application/json"
+
+    kreise = client.get("/api/geo/kreise.geojson")
+    assert kreise["Cache-Control"] == "public, max-age=86400"
+    again = client.get("/api/geo/kreise.geojson", HTTP_IF_NONE_MATCH=kreise["ETag"])
+    assert again.status_code == 304 and again["Access-Control-Allow-Origin"] == "*"

@@ -1,10 +1,13 @@
 """Search: German full text with typo tolerance, filters from the search form, nearest first."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.http import QueryDict
 
+from directory.filters import yes_no
 from directory.models import (
     Accessibility,
     AttendingType,
@@ -325,3 +328,24 @@ def test_a_changed_attribute_reaches_the_search_text(service_with_a_place):
     Attribute.objects.create(service=service, taxonomy_term=TaxonomyTerm.objects.get(code="naturalisation"))
     assert refresh_search_text([service.id]) == 1
     assert service in search("q=Einbürgerung")
+
+
+@pytest.mark.parametrize(
+    ("word", "answer"),
+    [
+        *[("1", True), ("true", True), ("yes", True), ("on", True), ("ja", True), (" ON ", True)],
+        *[("", False), ("0", False), ("false", False), ("no", False), ("off", False), ("nein", False)],
+        *[("maybe", None), ("2", None), ("onn", None)],
+    ],
+)
+def test_it_reads_yes_and_no_as_the_api_does(word, answer):
+    assert yes_no(word) is answer
+    params, errors = parse_search_params(QueryDict(urlencode({"free": word})))
+    assert (errors == {}) is (answer is not None)
+    assert params.free is bool(answer)
+
+
+def test_off_is_no_filter(service_with_a_place):
+    service, _ = service_with_a_place
+    assert service not in search("free=on")
+    assert search("free=off&walk_in=off&barrier_free=nein") == search("")

@@ -1,15 +1,15 @@
 """The core's models, one module per concern; everything is importable from ``directory.models``."""
 
+from directory.hours import BYDAY, AttendingType, Weekday
 from directory.models.catalogue import (
-    BYDAY,
     ISO_639,
     MAX_FUZZY_WORDS,
     PHONE_NUMBER,
     SERVICE_ORDERING,
+    TERM_FILTERS,
     Accessibility,
     Address,
     AddressType,
-    AttendingType,
     Attribute,
     Contact,
     CostOption,
@@ -36,7 +36,6 @@ from directory.models.catalogue import (
     Taxonomy,
     TaxonomyTerm,
     TaxonomyTermQuerySet,
-    Weekday,
     exactly_one,
 )
 from directory.models.geography import (
@@ -62,6 +61,7 @@ from directory.models.provenance import (
     SourceCheck,
     SourceCheckOutcome,
     VerificationState,
+    record_by_id,
     record_constraints,
 )
 from directory.models.reports import (
@@ -84,6 +84,7 @@ __all__ = [
     "PROBLEM_REPORT_MAX_LENGTH",
     "PROBLEM_REPORT_MIN_LENGTH",
     "SERVICE_ORDERING",
+    "TERM_FILTERS",
     "Accessibility",
     "Address",
     "AddressType",
@@ -133,5 +134,6 @@ __all__ = [
     "ags_levels",
     "exactly_one",
     "fold_name",
+    "record_by_id",
     "record_constraints",
 ]

@@ -7,7 +7,7 @@ one vocabulary of filters that the site and the API share.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+import uuid
 
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
@@ -24,19 +24,16 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext_lazy as _
 
-from directory.translation import Translated, TranslatedField, translate
-
-if TYPE_CHECKING:
-    pass
-
+from directory.hours import BYDAY, AttendingType
 from directory.models.geography import AGS_ANY_LEVEL, POSTCODE, Gemeinde, ags_levels
 from directory.models.provenance import Record, Source, record_constraints
+from directory.translation import Translated, TranslatedField, translate
 
 # --- Well-formed codes ---------------------------------------------------------------------------------
+# (The weekday codes, BYDAY and attending types belong to opening hours: directory.hours.)
 
 ISO_639 = r"^[a-z]{2,3}$"
 PHONE_NUMBER = r"^\+?[0-9][0-9 ()/.-]{2,30}[0-9]$"
-BYDAY = r"^(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*$"
 
 
 def exactly_one(*fields: str) -> Q:
@@ -178,6 +175,13 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         covering = ServiceArea.objects.filter(service=OuterRef("pk"), ags__in=levels)
         return self.filter(Exists(covering.filter(excludes=False)), ~Exists(covering.filter(excludes=True)))
 
+    def responsible_for_any(self, ags_codes: tuple[str, ...] | list[str]) -> ServiceQuerySet:
+        """Services responsible for at least one of the places (a postcode spanning several Gemeinden)."""
+        condition = Q()
+        for code in ags_codes:
+            condition |= Q(pk__in=Service.objects.responsible_for(code).values("pk"))
+        return self.filter(condition)
+
     def with_term(self, taxonomy_key: str, code: str) -> ServiceQuerySet:
         return self.filter(
             Exists(
@@ -187,16 +191,68 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             )
         )
 
+    def with_term_id(self, term_id: uuid.UUID) -> ServiceQuerySet:
+        """Services having the term as an attribute or as their service type (HSDS ``taxonomy_term_id``)."""
+        return self.filter(
+            Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term_id=term_id)))
+            | Q(service_type_id=term_id)
+        )
+
+    def in_taxonomy(self, taxonomy_id: uuid.UUID) -> ServiceQuerySet:
+        """Services with any term of the taxonomy, as an attribute or as their service type."""
+        return self.filter(
+            Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy_id=taxonomy_id)))
+            | Q(service_type__taxonomy_id=taxonomy_id)
+        )
+
     def eligible(self, residence_status: str) -> ServiceQuerySet:
-        """Services open to people with this residence status: tagged with it, or not restricted by status at all."""
+        """Services open to people with this residence status: tagged with it, or not restricted by status at all.
+
+        A service that names no residence status is open to everyone (KI, Ausländerbehörde, …).
+        """
         tagged = Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy__key="residence-status")
         return self.filter(Q(Exists(tagged.filter(taxonomy_term__code=residence_status))) | ~Q(Exists(tagged)))
 
-    def of_type(self, code: str) -> ServiceQuerySet:
-        return self.filter(service_type__code=code)
+    def with_filter_term(self, parameter: str, code: str) -> ServiceQuerySet:
+        """The term filter a parameter of :data:`TERM_FILTERS` names (eligibility has its own rule)."""
+        if parameter == "eligibility":
+            return self.eligible(code)
+        return self.with_term(TERM_FILTERS[parameter], code)
 
     def speaking(self, language_code: str) -> ServiceQuerySet:
-        return self.filter(Exists(Language.objects.filter(service=OuterRef("pk"), code=language_code)))
+        """Services where one can speak the language: the service's own languages or those of one of its places.
+
+        A place's languages count too: a counselling service held in Arabic at one office speaks Arabic.
+        Languages of a phone line do not (they say who answers the phone, not who gives the service).
+        """
+        return self.filter(
+            Q(Exists(Language.objects.filter(service=OuterRef("pk"), code=language_code)))
+            | _at_service_places(Language, code=language_code)
+        )
+
+    def free(self) -> ServiceQuerySet:
+        """Services with a cost option of amount 0.
+
+        A "free" only written in ``fees_description`` is not read: free text is no fact a filter can trust.
+        """
+        return self.filter(Exists(CostOption.objects.filter(service=OuterRef("pk"), amount=0)))
+
+    def walk_in(self) -> ServiceQuerySet:
+        """A walk-in schedule on the service, one of its places or one of its service-at-locations."""
+        walk_in = AttendingType.WALK_IN
+        return self.filter(
+            Q(Exists(Schedule.objects.filter(service=OuterRef("pk"), attending_type=walk_in)))
+            | Q(Exists(Schedule.objects.filter(service_at_location__service=OuterRef("pk"), attending_type=walk_in)))
+            | _at_service_places(Schedule, attending_type=walk_in)
+        )
+
+    def barrier_free(self) -> ServiceQuerySet:
+        """One of the service's places has an accessibility record."""
+        return self.filter(_at_service_places(Accessibility))
+
+    def run_as(self, jobcenter_form: str) -> ServiceQuerySet:
+        """Jobcenters run that way (gemeinsame Einrichtung or zugelassener kommunaler Träger)."""
+        return self.filter(jobcenter_form=jobcenter_form)
 
     def for_age(self, age: int) -> ServiceQuerySet:
         return self.filter(
@@ -247,6 +303,14 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             F("distance_m").asc(nulls_last=True), *SERVICE_ORDERING
         )
 
+
+def _at_service_places(model: type[Language] | type[Schedule] | type[Accessibility], **conditions: object) -> Q:
+    """Rows of ``model`` that belong to one of the service's locations (via service_at_location)."""
+    return Q(Exists(model.objects.filter(location__service_at_locations__service=OuterRef("pk"), **conditions)))
+
+
+# The filter parameters that take term codes (site and API alike) and the taxonomy of each.
+TERM_FILTERS = {"need": "need", "target_group": "target-group", "eligibility": "residence-status"}
 
 # Beyond this many words a query is a sentence, not a few misspelt words: its first words must do.
 MAX_FUZZY_WORDS = 8
@@ -579,24 +643,6 @@ class Phone(Record):
 
     def __str__(self) -> str:
         return self.number
-
-
-class Weekday(models.TextChoices):
-    # iCalendar BYDAY codes, as HSDS schedule.byday uses them.
-    MO = "MO", "Monday"
-    TU = "TU", "Tuesday"
-    WE = "WE", "Wednesday"
-    TH = "TH", "Thursday"
-    FR = "FR", "Friday"
-    SA = "SA", "Saturday"
-    SU = "SU", "Sunday"
-
-
-class AttendingType(models.TextChoices):
-    WALK_IN = "walk-in", "walk-in (no appointment needed)"
-    APPOINTMENT = "appointment", "by appointment only"
-    PHONE = "phone", "by phone"
-    ONLINE = "online", "online"
 
 
 class Schedule(Record):

@@ -7,16 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 if TYPE_CHECKING:
     pass
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def record_by_id(queryset: models.QuerySet[_M], record_id: object) -> _M | None:
+    """The row of ``queryset`` with this primary key, else None — also for a malformed id (a visitor's typo, a
+    hostile URL), so that every app answers both with its own "not found" and never a 500."""
+    try:
+        return queryset.filter(pk=record_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None
 
 
 class LoadedDataset(models.Model):
