@@ -3,8 +3,6 @@
 from urllib.parse import urlencode
 
 import pytest
-from django.apps import apps
-from django.conf import settings
 from django.http import QueryDict
 
 from directory.filters import yes_no
@@ -16,7 +14,6 @@ from directory.models import (
     Language,
     Location,
     Organization,
-    Record,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -25,7 +22,6 @@ from directory.models import (
 )
 from directory.places import resolve_place
 from directory.services import refresh_search_text
-from exchange.loaders import load_catalogue
 from public.search import SearchParams, parse_search_params, search_services
 from tests import factories
 from tests.factories import ESSEN, KLEVE
@@ -46,7 +42,7 @@ def names(services: list[Service]) -> list[str]:
 
 
 def test_it_fills_the_search_text_of_every_service_when_loading():
-    assert not Service.objects.filter(search_text="").exists()
+    # (That every shipped service has one: tests/test_catalogue_data.py.)
     service = factories.service(
         name="Quellpunkt Ankerstadt",
         names={"en": "Source Point Ankerstadt"},
@@ -60,21 +56,6 @@ def test_it_fills_the_search_text_of_every_service_when_loading():
         assert text in service.search_text
     assert "Arbeit" in service.search_text and "work" in service.search_text  # the need term: name and code
     assert service.description["ar"] in service.search_text and service.description["uk"] in service.search_text
-
-
-def test_loading_twice_writes_no_history_and_touches_nothing():
-    record_models = [m for m in apps.get_app_config("directory").get_models() if issubclass(m, Record)]
-    history_rows = {m.__name__: m.history.count() for m in record_models}
-    before = dict(Service.objects.values_list("id", "updated_at"))
-    texts = dict(Service.objects.values_list("id", "search_text"))
-
-    report = load_catalogue(settings.DATA_DIR / "catalogue")
-
-    assert report.changed() == 0, report.summary()
-    assert {m.__name__: m.history.count() for m in record_models} == history_rows
-    assert dict(Service.objects.values_list("id", "updated_at")) == before
-    assert dict(Service.objects.values_list("id", "search_text")) == texts
-    assert refresh_search_text() == 0, "an up-to-date search text is not written again"
 
 
 @pytest.fixture
