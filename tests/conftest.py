@@ -1,8 +1,29 @@
-"""Fixtures: the test database holds the real NRW geography and catalogue from data/, loaded once."""
+"""Fixtures: the test database holds the real NRW geography and the taxonomies, and the shipped catalogue from
+data/, loaded once. Behaviour tests build the records they assert on (tests/factories.py); only
+tests/test_catalogue_data.py asserts on the shipped catalogue.
+
+Property tests draw few examples by default and many under ``HYPOTHESIS_PROFILE=deep`` (``make test-deep``);
+``WEGWEISER_FUZZ_EXAMPLES`` sets the number of examples of either profile.
+"""
+
+import os
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from hypothesis import settings as hypothesis_settings
+
+DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
+
+
+def _examples(default: int) -> int:
+    return int(os.environ.get("WEGWEISER_FUZZ_EXAMPLES", default))
+
+
+# No example database in the work tree: every run draws afresh; no deadline: an example writes to the database.
+hypothesis_settings.register_profile("default", max_examples=_examples(6), deadline=None, database=None)
+hypothesis_settings.register_profile("deep", max_examples=_examples(300), deadline=None, database=None)
+hypothesis_settings.load_profile("deep" if DEEP else "default")
 
 
 @pytest.fixture(scope="session")

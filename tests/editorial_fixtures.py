@@ -1,7 +1,9 @@
 """Named users for the editorial tests (helpers to sign them in: tests/editorial_helpers.py).
 
-alice (conftest): administrator · carol: caseworker · erik: editor of "Kreis Kleve" (organisation A) ·
-bea: editor of "Stadt Essen" (organisation B) · mona: moderator of Kreis Kleve (05154).
+alice (conftest): administrator · carol: caseworker · erik: editor of "Quellkreis Kleve" (organisation A) ·
+bea: editor of "Quellstadt Essen" (organisation B) · mona: moderator of Kreis Kleve (05154).
+The two organisations and their integration centres are built here (tests/factories.py), not taken from the
+shipped catalogue, so that catalogue work does not change what the editorial tests see.
 A test module uses them with ``pytest_plugins = ["tests.editorial_fixtures"]``.
 """
 
@@ -12,6 +14,7 @@ from django.contrib.auth.models import Group, User
 
 from directory.models import Kreis, Organization, Service
 from editorial.models import CASEWORKER_GROUP, EditorMembership, ModeratorRegion
+from tests import factories
 from tests.editorial_helpers import KLEVE, make_user
 
 
@@ -24,24 +27,37 @@ def fast_passwords(settings):
 
 @pytest.fixture
 def organization_a(db) -> Organization:
-    return Organization.objects.get(name__de="Kreis Kleve")
+    return factories.organization(name="Quellkreis Kleve")
 
 
 @pytest.fixture
 def organization_b(db) -> Organization:
-    return Organization.objects.get(name__de="Stadt Essen")
+    return factories.organization(name="Quellstadt Essen")
 
 
 @pytest.fixture
 def kleve_service(organization_a) -> Service:
-    """A published service of organisation A, in Kreis Kleve."""
-    return Service.objects.get(name__de="Kommunales Integrationszentrum Kreis Kleve")
+    """A published service of organisation A, responsible for Kreis Kleve and placed at its seat."""
+    return factories.office(
+        name="Kommunales Integrationszentrum Quellkreis Kleve",
+        names={"en": "Integration Centre Quellkreis Kleve"},
+        organization=organization_a,
+        service_type="ki",
+        ags=factories.KLEVE,
+        areas=[KLEVE],
+    )
 
 
 @pytest.fixture
 def essen_service(organization_b) -> Service:
-    """A published service of organisation B, in Essen."""
-    return Service.objects.get(name__de="Kommunales Integrationszentrum Stadt Essen")
+    """A published service of organisation B, responsible for Essen and placed there."""
+    return factories.office(
+        name="Kommunales Integrationszentrum Quellstadt Essen",
+        organization=organization_b,
+        service_type="ki",
+        ags=factories.ESSEN,
+        areas=[factories.ESSEN[:5]],
+    )
 
 
 @pytest.fixture

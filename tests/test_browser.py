@@ -23,7 +23,8 @@ from django.core.management import call_command
 from django.db import connection
 from pypdf import PdfReader
 
-from directory.models import Schedule, Service
+from directory.models import Service
+from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -99,8 +100,7 @@ def page(browser):
     context.close()
 
 
-def pages(lang: str) -> list[str]:
-    service = Service.objects.get(name__de="Integration Point Essen")
+def pages(lang: str, service: Service) -> list[str]:
     return [
         f"/{lang}/",
         f"/{lang}/responsible/?plz=47533",
@@ -118,8 +118,8 @@ def axe_violations(page) -> list[dict]:
 
 
 @pytest.mark.parametrize("lang", ["de", "ar"])
-def test_pages_have_no_serious_accessibility_violations(site_url, page, lang):
-    for path in pages(lang):
+def test_pages_have_no_serious_accessibility_violations(site_url, page, lang, office_with_hours):
+    for path in pages(lang, office_with_hours):
         page.goto(site_url + path)
         violations = axe_violations(page)
         assert not violations, (
@@ -156,8 +156,8 @@ def test_keyboard_focus_is_visible(site_url, page):
         assert outline not in {"none", ""}, page.evaluate("document.activeElement.outerHTML")
 
 
-def test_touch_targets_are_at_least_44_px(site_url, page):
-    for path in pages("de")[:4]:
+def test_touch_targets_are_at_least_44_px(site_url, page, office_with_hours):
+    for path in pages("de", office_with_hours)[:4]:
         page.goto(site_url + path)
         small = page.evaluate(
             "() => [...document.querySelectorAll('button, input, select, .langs a, .actions a, .needs a, .chips a, "
@@ -184,43 +184,46 @@ def test_everything_works_without_javascript(site_url, browser):
 
 
 @pytest.fixture(scope="module")
-def integration_point_with_hours(django_db_blocker):
-    """Opening hours on the Integration Point's place, committed so the server process sees them."""
+def office_with_hours(django_db_blocker) -> Iterator[Service]:
+    """An office at a street with walk-in and appointment hours at its place, committed so that the server
+    process sees it (and removed afterwards)."""
     with django_db_blocker.unblock():
-        service = Service.objects.get(name__de="Integration Point Essen")
+        service = factories.office(
+            name="Integration Point Quellstadt",
+            service_type="integration-point",
+            needs=["work"],
+            description={"de": "Beratung zu Arbeit und Ausbildung.", "ar": "استشارات حول العمل والتدريب."},
+            street="Berliner Platz 10",
+            postcode="45127",
+            ags=factories.ESSEN,
+        )
         location = service.service_at_locations.get().location
-        slots = [
-            Schedule.objects.create(
-                location=location,
-                byday="MO,TU,WE,TH,FR",
-                opens_at=dt.time(8),
-                closes_at=dt.time(12),
-                attending_type="walk-in",
-            ),
-            Schedule.objects.create(
-                location=location,
-                byday="TU,TH",
-                opens_at=dt.time(14),
-                closes_at=dt.time(17, 30),
-                attending_type="appointment",
-            ),
-        ]
+        factories.schedule(location=location, opens_at=dt.time(8), closes_at=dt.time(12))
+        factories.schedule(
+            location=location,
+            byday="TU,TH",
+            opens_at=dt.time(14),
+            closes_at=dt.time(17, 30),
+            attending_type="appointment",
+        )
+        factories.phone(service=service, number="0201 1234567")
     yield service
     with django_db_blocker.unblock():
-        for slot in slots:
-            slot.delete()
+        organization = service.organization
+        service.delete()
+        location.delete()
+        organization.delete()
 
 
-def test_a_service_page_prints_on_one_a4_page(site_url, browser, integration_point_with_hours):
+def test_a_service_page_prints_on_one_a4_page(site_url, browser, office_with_hours):
     context = browser.new_context()
     page = context.new_page()
-    service = Service.objects.get(name__de="Integration Point Essen")
-    page.goto(f"{site_url}/de/services/{service.pk}/")
+    page.goto(f"{site_url}/de/services/{office_with_hours.pk}/")
     page.emulate_media(media="print")
     pdf = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
     assert len(pdf.pages) == 1
     text = pdf.pages[0].extract_text()
-    assert "Integration Point Essen" in text and "Berliner Platz" in text
+    assert "Integration Point Quellstadt" in text and "Berliner Platz" in text
     assert "08:00–12:00" in text and "14:00–17:30" in text
     context.close()
 

@@ -1,6 +1,6 @@
 """The editorial area /manage/: who may open and post what, and the review workflow.
 
-Users: anonymous · carol (caseworker) · erik (editor of A = "Kreis Kleve") · bea (editor of B = "Stadt Essen")
+Users: anonymous · carol (caseworker) · erik (editor of A = "Quellkreis Kleve") · bea (editor of B = "Quellstadt Essen")
 · mona (moderator of Kreis Kleve) · alice (administrator). Moderators and administrators are signed in with
 a verified second factor here; tests/test_editorial_security.py covers signing in for real.
 """
@@ -19,7 +19,8 @@ from editorial.models import ChangeRequest, ChangeRequestStatus, PrivateNote, Sa
 from editorial.permissions import services_editable_by, services_moderated_by
 from editorial.services import service_values
 from exchange.spreadsheet import read_hours
-from tests.editorial_helpers import make_trusted, sign_in
+from tests import factories
+from tests.editorial_helpers import KLEVE, make_trusted, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 # The named users and services (alice comes from conftest).
@@ -231,7 +232,7 @@ def test_an_editors_change_waits_for_a_moderator_who_applies_it_with_history(cli
     kleve_service.refresh_from_db()
     assert kleve_service.email == "ki@kreis-kleve.de"
     assert kleve_service.name["en"] == "Municipal Integration Centre Kleve"
-    assert kleve_service.name["de"] == "Kommunales Integrationszentrum Kreis Kleve"
+    assert kleve_service.name["de"] == "Kommunales Integrationszentrum Quellkreis Kleve"
     assert sorted(Phone.objects.filter(service=kleve_service).values_list("number", "type")) == [
         ("02821 594-0", "voice"),
         ("02821 594-100", "fax"),
@@ -375,12 +376,12 @@ def test_the_versions_are_compared_and_restorable(client, mona, kleve_service):
     page = client.get(f"/manage/services/{kleve_service.pk}/history/compare/?old={old.history_id}&new={new.history_id}")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "KI Kleve (neu)" in html and "Kommunales Integrationszentrum Kreis Kleve" in html
+    assert "KI Kleve (neu)" in html and "Kommunales Integrationszentrum Quellkreis Kleve" in html
     assert client.get(f"/manage/services/{kleve_service.pk}/history/compare/?old=x&new=1").status_code == 404
 
     assert client.post(f"/manage/services/{kleve_service.pk}/history/{old.history_id}/restore/").status_code == 302
     kleve_service.refresh_from_db()
-    assert kleve_service.name["de"] == "Kommunales Integrationszentrum Kreis Kleve"
+    assert kleve_service.name["de"] == "Kommunales Integrationszentrum Quellkreis Kleve"
     restored = kleve_service.history.latest()
     assert restored.history_change_reason.startswith("restored the version of") and restored.history_user == mona
     assert kleve_service.history.count() >= 3, "every version is kept"
@@ -394,17 +395,18 @@ def test_a_version_of_another_record_is_not_found(client, mona, kleve_service, e
 
 
 def test_a_moderators_region_is_by_service_area_or_by_place(mona, bea, kleve_service, essen_service):
+    factories.service(name="Quell-Jobcenter Kreis Kleve", service_type="jobcenter", areas=[KLEVE])  # no place
     region = set(services_moderated_by(mona).values_list("name__de", flat=True))
-    assert "Kommunales Integrationszentrum Kreis Kleve" in region
-    assert "Jobcenter Kreis Kleve" in region
-    assert "Kommunales Integrationszentrum Stadt Essen" not in region
+    assert "Kommunales Integrationszentrum Quellkreis Kleve" in region
+    assert "Quell-Jobcenter Kreis Kleve" in region
+    assert "Kommunales Integrationszentrum Quellstadt Essen" not in region
     # A service responsible elsewhere but with a place in Kreis Kleve is in the region too.
     essen_service.service_areas.all().delete()
     location = kleve_service.service_at_locations.first().location
     essen_service.service_at_locations.create(location=location)
     assert services_moderated_by(mona).filter(pk=essen_service.pk).exists()
     # Editors see their organisation's services only.
-    assert set(services_editable_by(bea).values_list("organization__name__de", flat=True)) == {"Stadt Essen"}
+    assert set(services_editable_by(bea).values_list("organization__name__de", flat=True)) == {"Quellstadt Essen"}
 
 
 # --- Caseworkers ----------------------------------------------------------------------------------------
@@ -417,7 +419,7 @@ def test_a_caseworker_keeps_a_list_and_makes_a_slip_of_it(client, carol, kleve_s
         assert response.status_code == 302 and response.url == f"/de/services/{service.pk}/"
     assert SavedService.objects.filter(user=carol).count() == 2
     page = client.get("/manage/list/").content.decode()
-    assert "Kommunales Integrationszentrum Kreis Kleve" in page and "/referral/?s=" in page
+    assert "Kommunales Integrationszentrum Quellkreis Kleve" in page and "/referral/?s=" in page
     client.post(f"/manage/list/remove/{essen_service.pk}/")
     assert list(SavedService.objects.filter(user=carol).values_list("service", flat=True)) == [kleve_service.pk]
     assert client.post("/manage/list/add/not-a-uuid/").status_code == 404
@@ -455,8 +457,8 @@ def test_a_public_report_lands_in_the_queue_of_the_services_region_only(
         client.post(f"/de/services/{service.pk}/report/", {"text": f"Fehler bei {service.name['de']}", "contact": ""})
     sign_in(client, mona)
     queue = client.get("/manage/reports/").content.decode()
-    assert "Fehler bei Kommunales Integrationszentrum Kreis Kleve" in queue
-    assert "Fehler bei Kommunales Integrationszentrum Stadt Essen" not in queue
+    assert "Fehler bei Kommunales Integrationszentrum Quellkreis Kleve" in queue
+    assert "Fehler bei Kommunales Integrationszentrum Quellstadt Essen" not in queue
 
 
 def test_every_editorial_write_is_in_the_staff_log_which_only_admins_read(client, alice, erik, kleve_service):
@@ -479,10 +481,23 @@ def test_a_user_without_a_role_is_refused(client, db):
 
 def test_the_list_pages_take_a_fixed_number_of_queries(client, world, alice, carol, erik, kleve_service):
     """No N+1: twenty more rows on every list page cost no query more."""
+    # Every page first reads who is signed in: the session, the user, (an administrator's verified second
+    # factor,) their editor memberships, groups and moderator regions.
+    roles = {alice: 6, carol: 5, erik: 5}
+    # Then what the page lists: mostly the number of rows and a page of them.
     pages = {
-        alice: ["/manage/", "/manage/reports/?status=all", "/manage/changes/?status=all", "/manage/actions/"],
-        carol: ["/manage/list/", "/manage/notes/"],
-        erik: ["/manage/", "/manage/services/", "/manage/changes/?status=all"],
+        alice: {
+            "/manage/": 3,  # their own pending changes, the changes to review, the open reports
+            "/manage/reports/?status=all": 2,
+            "/manage/changes/?status=all": 2,
+            "/manage/actions/": 2,
+        },
+        carol: {"/manage/list/": 1, "/manage/notes/": 2},  # the saved services; the notes: count and page
+        erik: {
+            "/manage/": 2,  # the services of the editor's organisations, their pending changes
+            "/manage/services/": 2,
+            "/manage/changes/?status=all": 2,
+        },
     }
 
     def counts() -> dict[str, int]:
@@ -496,15 +511,17 @@ def test_the_list_pages_take_a_fixed_number_of_queries(client, world, alice, car
                 found[f"{user} {url}"] = len(captured)
         return found
 
+    expected = {f"{user} {url}": roles[user] + count for user, urls in pages.items() for url, count in urls.items()}
     StaffAction.objects.create(user=erik, username="erik", action="confirmed")  # an empty page takes one query less
-    before = counts()
-    for number, service in enumerate(Service.objects.exclude(pk=kleve_service.pk)[:20]):
+    assert counts() == expected
+    for number in range(20):
+        service = factories.service(name=f"Quellangebot {number}")
         report_problem(service=service, text=f"Fehler Nummer {number}", contact="", client_ip=f"192.0.2.{number}")
         SavedService.objects.create(user=carol, service=service)
         PrivateNote.objects.create(author=carol, service=service, text=f"Notiz {number}")
         ChangeRequest.objects.create(service=kleve_service, proposed={"email": f"{number}@x.de"}, author=erik)
         StaffAction.objects.create(user=erik, username="erik", action="confirmed", target_repr=str(service))
-    assert counts() == before
+    assert counts() == expected
 
 
 # The snippets for directory/templates/directory/service.html (see the editorial report): checked here.

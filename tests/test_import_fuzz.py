@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,9 @@ from tests.test_exchange import catalogue_state, row
 
 pytestmark = pytest.mark.django_db
 
-# `make test` draws a few examples per property; `make fuzz` draws many (WEGWEISER_FUZZ_EXAMPLES).
+# How many examples each property draws comes from the profile (tests/conftest.py): a few in `make test`,
+# many in `make test-deep`.
 FUZZ = settings(
-    max_examples=int(os.environ.get("WEGWEISER_FUZZ_EXAMPLES", "12")),
-    deadline=None,
-    database=None,  # no example database in the work tree: every run draws afresh
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

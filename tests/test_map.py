@@ -10,6 +10,7 @@ from django.urls import resolve
 from django.utils import translation
 
 from directory.models import Kreis, Service, ServiceAtLocation, TaxonomyTerm
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,19 @@ def features(client, **params) -> dict:
     return json.loads(response.content)
 
 
-def integration_point_essen() -> Service:
-    return Service.objects.get(name__de="Integration Point Essen")
+@pytest.fixture
+def integration_point() -> Service:
+    """An office in Essen named only in German, with a work need; and one in Kleve named in Arabic too."""
+    factories.office(
+        name="Quell-KI Kleve",
+        names={"ar": "مركز الاندماج كليفه"},
+        service_type="ki",
+        ags=factories.KLEVE,
+        needs=["language"],
+    )
+    return factories.office(
+        name="Integration Point Quellstadt", service_type="integration-point", ags=factories.ESSEN, needs=["work"]
+    )
 
 
 def mappable_places():
@@ -39,15 +51,15 @@ def mappable_places():
     )
 
 
-def test_it_finds_the_integration_point_in_a_bbox_around_essen(client):
+def test_it_finds_the_integration_point_in_a_bbox_around_essen(client, integration_point):
     data = features(client, bbox=bbox(ESSEN))
 
     assert data["type"] == "FeatureCollection"
     assert "truncated" not in data
-    service = integration_point_essen()
+    service = integration_point
     [feature] = [f for f in data["features"] if f["properties"]["id"] == str(service.id)]
     assert feature["type"] == "Feature"
-    assert feature["properties"]["name"] == "Integration Point Essen"
+    assert feature["properties"]["name"] == "Integration Point Quellstadt"
     assert feature["properties"]["type"] == "integration-point"
     assert feature["properties"]["link"] == f"/de/services/{service.id}/"
     assert resolve(feature["properties"]["link"]).url_name == "service"
@@ -60,14 +72,14 @@ def test_it_finds_the_integration_point_in_a_bbox_around_essen(client):
         assert set(f["properties"]) == {"id", "name", "name_language", "type", "type_name", "link", "approximate"}
 
 
-def test_it_leaves_out_places_outside_the_bbox(client):
+def test_it_leaves_out_places_outside_the_bbox(client, integration_point):
     data = features(client, bbox="8.0,52.0,8.1,52.1")
 
-    essen = str(integration_point_essen().id)
+    essen = str(integration_point.id)
     assert essen not in {f["properties"]["id"] for f in data["features"]}
 
 
-def test_it_returns_every_published_place_without_a_bbox(client):
+def test_it_returns_every_published_place_without_a_bbox(client, integration_point):
     data = features(client)
 
     assert len(data["features"]) == mappable_places().count()
@@ -76,14 +88,14 @@ def test_it_returns_every_published_place_without_a_bbox(client):
     assert len({f["id"] for f in data["features"]}) == len(data["features"])
 
 
-def test_it_cuts_the_answer_at_the_limit_and_says_so(client):
+def test_it_cuts_the_answer_at_the_limit_and_says_so(client, integration_point):
     data = features(client, limit=1)
 
     assert len(data["features"]) == 1
     assert data["truncated"] is True
 
 
-def test_it_keeps_the_order_stable(client):
+def test_it_keeps_the_order_stable(client, integration_point):
     first = features(client, bbox=bbox(NRW), limit=50)
     second = features(client, bbox=bbox(NRW), limit=50)
 
@@ -136,7 +148,7 @@ def test_it_answers_get_only(client):
     assert client.post(SERVICES).status_code == 405
 
 
-def test_it_filters_by_need(client):
+def test_it_filters_by_need(client, integration_point):
     data = features(client, need="work")
 
     expected = set(
@@ -144,30 +156,34 @@ def test_it_filters_by_need(client):
         .filter(service__in=Service.objects.published().with_term("need", "work"))
         .values_list("pk", flat=True)
     )
-    assert expected
     assert {f["id"] for f in data["features"]} == {str(pk) for pk in expected}
-    assert len(data["features"]) < mappable_places().count()
+    services = {f["properties"]["id"] for f in data["features"]}
+    assert str(integration_point.id) in services
+    assert not services & {
+        str(pk) for pk in Service.objects.filter(name__de="Quell-KI Kleve").values_list("pk", flat=True)
+    }
 
 
-def test_it_names_services_in_the_language_asked_for_and_says_where_it_fell_back(client):
+def test_it_names_services_in_the_language_asked_for_and_says_where_it_fell_back(client, integration_point):
     data = features(client, lang="ar")
 
     by_service = {f["properties"]["id"]: f["properties"] for f in data["features"]}
-    essen = by_service[str(integration_point_essen().id)]
-    assert "ar" not in integration_point_essen().name
-    assert essen["name"] == "Integration Point Essen"
+    essen = by_service[str(integration_point.id)]
+    assert "ar" not in integration_point.name
+    assert essen["name"] == "Integration Point Quellstadt"
     assert essen["name_language"] == "de"
     assert essen["link"].startswith("/ar/services/")
     term = TaxonomyTerm.objects.of("service-type").get(code="integration-point")
     assert essen["type_name"] == term.name["ar"]
     assert essen["type_name"] != term.name["de"]
-    assert any(p["name_language"] == "ar" for p in by_service.values())
+    kleve = next(p for p in by_service.values() if p["name"] == "مركز الاندماج كليفه")
+    assert kleve["name_language"] == "ar"
 
 
-def test_it_runs_a_fixed_number_of_queries(client, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_it_runs_a_fixed_number_of_queries(client, django_assert_num_queries, integration_point):
+    with django_assert_num_queries(1):  # the places with their services' names and types, in one SELECT
         small = features(client, bbox=bbox(ESSEN))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1):  # the same SELECT, however many places it finds
         large = features(client, bbox=bbox(NRW), limit=2000)
     with django_assert_num_queries(2):  # the need is checked, then the places fetched
         features(client, bbox=bbox(NRW), need="work")

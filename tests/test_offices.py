@@ -1,4 +1,8 @@
-"""Real offices: responsibility as NRW law assigns it, contact facts with their pages, keeping sources true."""
+"""Contact facts of offices with their pages: shown with where they come from, checked on load, kept true.
+
+(The checks of the shipped offices themselves, responsibility as NRW law assigns it among them, live in
+tests/test_catalogue_data.py.)
+"""
 
 import datetime as dt
 import http.server
@@ -7,96 +11,32 @@ import time
 
 import pytest
 import yaml
-from django.conf import settings
 from django.test import Client
 
 from directory import models as m
-from directory.places import resolve_place
 from directory.source_checks import check_sources
 from exchange.loaders import LoadError, load_catalogue
+from tests import factories
 from tests.test_loading import GOOD, catalogue_dir  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
-REGISTRY = yaml.safe_load((settings.DATA_DIR / "registry" / "responsibility.yaml").read_text(encoding="utf-8"))
-GKST = REGISTRY["grosse_kreisangehoerige_staedte"]
-HANDED_OVER = {c["ags"] for c in GKST["without_own_auslaenderbehoerde"]}
-OWN_ABH = sorted(c["ags"] for c in GKST["cities"] if c["ags"] not in HANDED_OVER)
 
 
-def responsible(ags: str, service_type: str) -> list[str]:
-    services = m.Service.objects.published().responsible_for(ags).filter(service_type__code=service_type)
-    return sorted(str(s.name["de"]) for s in services)
-
-
-@pytest.mark.parametrize("city", OWN_ABH)
-def test_it_sends_a_grosse_kreisangehoerige_stadt_to_its_own_auslaenderbehoerde(city):
-    name = m.Gemeinde.objects.get(ags=city).name
-    # By a postcode of the city, as a newcomer types it (one that names this town alone).
-    postcodes = m.PostcodeGemeinde.objects.filter(gemeinde_id=city, rank=0).values_list("postcode_id", flat=True)
-    places = [resolve_place(plz=code) for code in postcodes]
-    assert any(p.gemeinde is not None and p.gemeinde.ags == city for p in places), city
-    assert responsible(city, "auslaenderbehoerde") == [f"Ausländerbehörde Stadt {name}"]
-    # A small town of the same Kreis goes to the Kreis's office.
-    neighbour = m.Gemeinde.objects.filter(kreis_id=city[:5]).exclude(ags__in=[*GKST_AGS]).first()
-    if neighbour is not None:
-        kreis = m.Kreis.objects.get(ags=city[:5])
-        assert responsible(neighbour.ags, "auslaenderbehoerde") == [f"Ausländerbehörde {kreis.display_name}"]
-
-
-GKST_AGS = {c["ags"] for c in GKST["cities"]}
-
-
-@pytest.mark.parametrize("city", sorted(HANDED_OVER))
-def test_it_sends_a_city_that_handed_its_office_over_to_the_kreis(city):
-    kreis = m.Kreis.objects.get(ags=city[:5])
-    assert responsible(city, "auslaenderbehoerde") == [f"Ausländerbehörde {kreis.display_name}"]
-
-
-def test_it_gives_aachen_its_own_ki_and_eschweiler_the_staedteregions():
-    assert responsible("05334002", "ki") == ["Kommunales Integrationszentrum Stadt Aachen"]
-    assert responsible("05334002", "kim") == ["Kommunales Integrationsmanagement Stadt Aachen"]
-    assert responsible("05334012", "ki") == ["Kommunales Integrationszentrum Städteregion Aachen"]
-
-
-@pytest.mark.parametrize("service_type", ["auslaenderbehoerde", "ki", "kim", "jobcenter"])
-def test_it_makes_exactly_one_office_of_each_kind_responsible_for_every_gemeinde(service_type):
-    for gemeinde in m.Gemeinde.objects.all():
-        found = responsible(gemeinde.ags, service_type)
-        assert len(found) == 1, (gemeinde, found)
-
-
-def test_it_names_every_jobcenters_form():
-    jobcenters = m.Service.objects.filter(service_type__code="jobcenter")
-    assert jobcenters.count() == 53
-    forms = [j.jobcenter_form for j in jobcenters]
-    assert forms.count(m.JobcenterForm.ZUGELASSENER_KOMMUNALER_TRAEGER) == 18
-    assert forms.count(m.JobcenterForm.GEMEINSAME_EINRICHTUNG) == 35
-
-
-def test_it_lists_central_foreigners_authorities_for_no_place():
-    zab = m.Service.objects.filter(service_type__code="zentrale-auslaenderbehoerde")
-    assert zab.count() == 5
-    assert not m.ServiceArea.objects.filter(service__in=zab).exists()
-
-
-def test_it_carries_a_page_and_a_date_with_every_contact_fact():
-    # Every phone, slot, language and street: its page's URL and a date. (A place known only by its town,
-    # from the boundary data, has no street and is no contact fact.)
-    streets = m.Address.objects.exclude(address_1="")
-    for queryset in (m.Phone.objects.all(), m.Schedule.objects.all(), m.Language.objects.all(), streets):
-        for record in queryset.select_related("source"):
-            assert record.source is not None, (queryset.model.__name__, record.pk)
-            assert record.source.url and record.source.as_of, (queryset.model.__name__, record.pk)
-    pages = m.Source.objects.exclude(read_on=None)
-    assert pages.exists()
-    assert not pages.filter(read_on__gt=dt.date.today()).exists()
-
-
-def test_it_shows_where_a_fact_comes_from_on_the_service_page(client: Client):
-    phone = (
-        m.Phone.objects.filter(service__isnull=False, source__read_on__isnull=False).select_related("source").first()
+@pytest.fixture
+def phone() -> m.Phone:
+    """A service's phone number read off the office's own page."""
+    page = m.Source.objects.create(
+        key="quellstadt-kontakt",
+        title="Kontakt – Quellberatung",
+        url="https://www.quellstadt.example/kontakt?x=1&y=2",
+        read_on=dt.date.today() - dt.timedelta(days=10),
     )
-    assert phone is not None and phone.source is not None
+    service = factories.office(name="Quellberatung Kontakt", street="Markt 1", postcode="47533", ags=factories.KLEVE)
+    return factories.phone(service=service, number="02821 594-0", source=page)
+
+
+def test_it_shows_where_a_fact_comes_from_on_the_service_page(client: Client, phone):
+    assert phone.source is not None
     response = client.get(f"/de/services/{phone.service_id}/")
     text = response.content.decode()
     assert response.status_code == 200
@@ -105,12 +45,9 @@ def test_it_shows_where_a_fact_comes_from_on_the_service_page(client: Client):
     assert phone.source.url.replace("&", "&amp;") in text
 
 
-def test_it_leads_directions_to_the_street_address(client: Client):
-    address = m.Address.objects.exclude(address_1="").exclude(location__service_at_locations=None).first()
-    assert address is not None
-    service = address.location.service_at_locations.get().service
-    text = client.get(f"/de/services/{service.pk}/").content.decode()
-    assert "openstreetmap.org/search?query=" in text
+def test_it_leads_directions_to_the_street_address(client: Client, phone):
+    text = client.get(f"/de/services/{phone.service_id}/").content.decode()
+    assert "openstreetmap.org/search?query=Markt%201%2C%2047533%20Kleve" in text
 
 
 @pytest.mark.parametrize(
@@ -199,7 +136,7 @@ class Pages(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_it_checks_sources_against_a_local_server():
+def test_it_checks_sources_against_a_local_server(phone):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -208,7 +145,7 @@ def test_it_checks_sources_against_a_local_server():
             path: m.Source.objects.create(key=f"test-{path}", title=path, url=f"{base}/{path}", read_on=dt.date.today())
             for path in ("page", "gone", "slow", "private")
         }
-        service = m.Service.objects.filter(phones__isnull=False).first()
+        service = phone.service
         service.contact_source = sources["page"]
         service.save()
         results, tasks = check_sources(sources.values(), workers=2, timeout=0.5)
@@ -231,20 +168,9 @@ def test_it_checks_sources_against_a_local_server():
         server.shutdown()
 
 
-def test_it_puts_offices_at_one_door_in_one_place():
-    kleve = m.Service.objects.filter(service_type__code__in=["welcome-center", "ki", "einbuergerungsbehoerde"])
-    places = m.Location.objects.filter(
-        service_at_locations__service__in=kleve, addresses__address_1__startswith="Nassauerallee 22"
-    ).distinct()
-    assert places.count() == 1
-    types = set(places.get().service_at_locations.values_list("service__service_type__code", flat=True))
-    assert {"welcome-center", "ki", "einbuergerungsbehoerde"} <= types
-
-
-def test_it_flags_facts_from_pages_older_than_a_year_on_the_freshness_dashboard():
+def test_it_flags_facts_from_pages_older_than_a_year_on_the_freshness_dashboard(phone):
     from editorial.freshness import freshness_rows
 
-    phone = m.Phone.objects.filter(service__isnull=False, source__read_on__isnull=False).first()
     assert phone is not None and phone.source is not None and phone.service is not None
     m.Source.objects.filter(pk=phone.source.pk).update(date=dt.date.today() - dt.timedelta(days=400))
     rows = {row.service_id: row for row in freshness_rows(m.Service.objects.filter(pk=phone.service.pk))}
@@ -254,34 +180,23 @@ def test_it_flags_facts_from_pages_older_than_a_year_on_the_freshness_dashboard(
     assert not rows[phone.service.pk].old_source
 
 
-def test_it_reports_coverage_per_kind_of_office_and_writes_it_into_the_readme(settings, tmp_path):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    (tmp_path / "README.md").write_text("# data\n", encoding="utf-8")
-    settings.DATA_DIR = tmp_path
-    out = StringIO()
-    call_command("coverage_report", "--write-readme", stdout=out)
-    text = (tmp_path / "README.md").read_text(encoding="utf-8")
-    assert "| Ausländerbehörde | 81 |" in text and "<!-- coverage:end -->" in text
-    assert "Offices the sources left without" in text
-    call_command("coverage_report", "--write-readme", stdout=StringIO())  # replaced, not appended
-    assert (tmp_path / "README.md").read_text(encoding="utf-8").count("<!-- coverage:start -->") == 1
-
-
-def test_the_api_gives_each_phone_its_page_and_filters_by_jobcenter_form(client: Client):
-    phone = (
-        m.Phone.objects.filter(service__isnull=False, source__read_on__isnull=False).select_related("source").first()
-    )
-    assert phone is not None and phone.source is not None
+def test_the_api_gives_each_phone_its_page_and_filters_by_jobcenter_form(client: Client, phone):
+    assert phone.source is not None
     record = client.get(f"/api/hsds/services/{phone.service_id}").json()
     served = next(p for p in record["phones"] if p["number"] == phone.number)
     assert served["provenance"]["source"]["url"] == phone.source.url
     assert phone.source.read_on is not None
     assert served["provenance"]["source"]["read"] == phone.source.read_on.isoformat()
-    options = client.get("/api/hsds/services", {"jobcenter_form": "zugelassener-kommunaler-traeger"}).json()
-    assert options["total_items"] == 18
+    own = factories.service(
+        name="Quell-Jobcenter", service_type="jobcenter", jobcenter_form=m.JobcenterForm.ZUGELASSENER_KOMMUNALER_TRAEGER
+    )
+    joint = factories.service(
+        name="Quell-Jobcenter gE", service_type="jobcenter", jobcenter_form=m.JobcenterForm.GEMEINSAME_EINRICHTUNG
+    )
+    for form, expected in [("zugelassener-kommunaler-traeger", own), ("gemeinsame-einrichtung", joint)]:
+        options = client.get("/api/hsds/services", {"jobcenter_form": form, "search": "Quell-Jobcenter"}).json()
+        assert [record["id"] for record in options["contents"]] == [str(expected.pk)], form
     assert client.get("/api/hsds/services", {"jobcenter_form": "x"}).status_code == 400
-    site = client.get("/de/search/", {"jobcenter_form": "gemeinsame-einrichtung"})
-    assert site.status_code == 200 and len(site.context["cards"]) == 20
+    site = client.get("/de/search/", {"jobcenter_form": "gemeinsame-einrichtung", "q": "Quell-Jobcenter"})
+    assert site.status_code == 200
+    assert [card.service for card in site.context["cards"]] == [joint]

@@ -2,6 +2,7 @@
 
 import io
 import re
+import uuid
 
 import pytest
 from django.apps import apps
@@ -9,20 +10,28 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
-from directory.models import Schedule, Service
+from tests import factories
+from tests.factories import ESSEN, KLEVE
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def three_services():
-    ip = Service.objects.get(name__de="Integration Point Essen")
-    location = ip.service_at_locations.get().location
-    Schedule.objects.create(location=location, byday="MO,WE", opens_at="08:00", closes_at="12:00")
+    """An office at a street with the hours of its place, an office at a town's seat, a project with no place."""
+    ip = factories.office(
+        name="Integration Point Quellstadt",
+        service_type="integration-point",
+        street="Berliner Platz 10",
+        postcode="45127",
+        ags=ESSEN,
+    )
+    place = ip.service_at_locations.get().location
+    factories.schedule(location=place, byday="MO,WE", opens_at="08:00", closes_at="12:00")
     return [
         ip,
-        Service.objects.get(service_type__code="ki", service_areas__ags="05154"),
-        Service.objects.get(name__de__icontains="Startzeit"),
+        factories.office(name="Quell-KI Kreis Kleve", service_type="ki", ags=KLEVE, areas=["05154"]),
+        factories.service(name="Quellzeit – Wege in Arbeit", service_type="project"),
     ]
 
 
@@ -41,7 +50,7 @@ def test_it_renders_a_slip_in_arabic_beside_german(client, three_services):
     for service in three_services:
         assert service.name["de"] in html
     assert "<svg" in html, "a QR code to the live entry"
-    assert "Berliner Platz, " in html and "Essen" in html
+    assert "Berliner Platz 10, 45127 Essen" in html
     assert "08:00–12:00" in html
     assert re.search(r"[\u0600-\u06FF]{4,}", html)
 
@@ -51,7 +60,7 @@ def test_the_pdf_holds_the_arabic_and_the_german(client, three_services):
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "Ich spreche Arabisch" in text
-    assert "Integration Point Essen" in text
+    assert "Integration Point Quellstadt" in text
     assert re.search(r"[\u0600-\u06FF]{4,}", text), "Arabic text survives into the PDF"
 
 
@@ -75,7 +84,7 @@ def test_the_slip_names_unknown_ids_and_dedupes(client, three_services):
 
 
 def test_a_slip_holds_a_sane_maximum(client):
-    ids = list(Service.objects.values_list("pk", flat=True)[:200])
+    ids = [factories.service(name=f"Quellangebot {n}").pk for n in range(12)] + [uuid.uuid4() for _ in range(188)]
     response = client.get(f"/de/referral/?s={','.join(str(pk) for pk in ids)}")
     assert response.status_code == 200
     assert response.content.decode().count('<section class="slip">') == 10

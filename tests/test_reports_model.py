@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from directory.models import ProblemReport, ProblemReportStatus, Service
 from directory.services import client_hash, report_problem, report_rate_limited
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ IP = "203.0.113.7"
 
 @pytest.fixture
 def service() -> Service:
-    return Service.objects.get(name__de="Integration Point Essen")
+    return factories.office(name="Quellberatung Essen")
 
 
 def test_it_stores_a_report_as_typed_with_a_hash_instead_of_the_ip(service, alice):

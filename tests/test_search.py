@@ -3,8 +3,6 @@
 from urllib.parse import urlencode
 
 import pytest
-from django.apps import apps
-from django.conf import settings
 from django.http import QueryDict
 
 from directory.filters import yes_no
@@ -16,7 +14,6 @@ from directory.models import (
     Language,
     Location,
     Organization,
-    Record,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -25,8 +22,11 @@ from directory.models import (
 )
 from directory.places import resolve_place
 from directory.services import refresh_search_text
-from exchange.loaders import load_catalogue
 from public.search import SearchParams, parse_search_params, search_services
+from tests import factories
+from tests.factories import ESSEN, KLEVE
+
+PADERBORN = "05774032"
 
 pytestmark = pytest.mark.django_db
 
@@ -42,41 +42,45 @@ def names(services: list[Service]) -> list[str]:
 
 
 def test_it_fills_the_search_text_of_every_service_when_loading():
-    assert not Service.objects.filter(search_text="").exists()
-    service = Service.objects.select_related("organization", "service_type").get(name__de="Integration Point Essen")
-    for text in (*service.name.values(), *service.organization.name.values(), service.service_type.code):
+    # (That every shipped service has one: tests/test_catalogue_data.py.)
+    service = factories.service(
+        name="Quellpunkt Ankerstadt",
+        names={"en": "Source Point Ankerstadt"},
+        organization=factories.organization(name="Quellträger Ankerstadt", names={"en": "Source Trust"}),
+        service_type="integration-point",
+        needs=["work"],
+        description={"de": "Hilfe", "ar": "مساعدة في العمل", "uk": "Допомога з роботою"},
+    )
+    service.refresh_from_db()
+    for text in (*service.name.values(), *service.organization.name.values(), "integration-point"):
         assert text in service.search_text
     assert "Arbeit" in service.search_text and "work" in service.search_text  # the need term: name and code
     assert service.description["ar"] in service.search_text and service.description["uk"] in service.search_text
 
 
-def test_loading_twice_writes_no_history_and_touches_nothing():
-    record_models = [m for m in apps.get_app_config("directory").get_models() if issubclass(m, Record)]
-    history_rows = {m.__name__: m.history.count() for m in record_models}
-    before = dict(Service.objects.values_list("id", "updated_at"))
-    texts = dict(Service.objects.values_list("id", "search_text"))
-
-    report = load_catalogue(settings.DATA_DIR / "catalogue")
-
-    assert report.changed() == 0, report.summary()
-    assert {m.__name__: m.history.count() for m in record_models} == history_rows
-    assert dict(Service.objects.values_list("id", "updated_at")) == before
-    assert dict(Service.objects.values_list("id", "search_text")) == texts
-    assert refresh_search_text() == 0, "an up-to-date search text is not written again"
+@pytest.fixture
+def integration_points():
+    """An office whose whole name is the query, beside offices that share only some of its words."""
+    return [
+        factories.office(name="Integration Point Quellstadt", needs=["work"]),
+        factories.office(name="Integration Point Ankerdorf", needs=["work"]),
+        factories.office(name="Beratung zur Integration in Quellstadt"),
+    ]
 
 
-def test_it_finds_a_service_by_name_first():
-    found = search("q=Integration Point Essen")
-    assert names(found)[0] == "Integration Point Essen"
+def test_it_finds_a_service_by_name_first(integration_points):
+    found = search("q=Integration Point Quellstadt")
+    assert names(found)[0] == "Integration Point Quellstadt"
     assert found[0].relevance > found[-1].relevance or len(found) == 1
 
 
-def test_typos_still_find_it():
-    assert names(search("q=Integrazion Point Essen"))[0] == "Integration Point Essen"
-    assert names(search("q=Integratoin Point Essen"))[0] == "Integration Point Essen"
+def test_typos_still_find_it(integration_points):
+    assert names(search("q=Integrazion Point Quellstadt"))[0] == "Integration Point Quellstadt"
+    assert names(search("q=Integratoin Point Quellstadt"))[0] == "Integration Point Quellstadt"
 
 
 def test_german_stemming_finds_other_forms_of_a_word():
+    factories.service(name="Beratung für Quellstädter")
     with_beratung = set(
         Service.objects.published().filter(search_text__contains="Beratung").values_list("id", flat=True)
     )
@@ -92,10 +96,10 @@ def test_stemming_finds_what_trigrams_alone_would_not(organization):
     assert service not in search("q=Erwachsene")
 
 
-def test_websearch_syntax_excludes_words():
-    with_point = names(search("q=Integration Point"))
-    assert "Integration Point Essen" not in names(search("q=Integration Point -Essen"))
-    assert with_point
+def test_websearch_syntax_excludes_words(integration_points):
+    assert "Integration Point Quellstadt" in names(search("q=Integration Point"))
+    without = names(search("q=Integration Point -Quellstadt"))
+    assert "Integration Point Quellstadt" not in without and "Integration Point Ankerdorf" in without
 
 
 def test_nothing_matches_nonsense():
@@ -103,10 +107,12 @@ def test_nothing_matches_nonsense():
 
 
 def test_it_filters_by_need():
+    work = factories.service(name="Quellarbeit", needs=["work", "counselling"])
+    family = factories.service(name="Quellfamilie", needs=["family"])
     found = search("need=work")
     expected = Service.objects.published().with_term("need", "work")
-    assert found and {s.id for s in found} == set(expected.values_list("id", flat=True))
-    assert len(found) < Service.objects.published().count()
+    assert {s.id for s in found} == set(expected.values_list("id", flat=True))
+    assert work in found and family not in found
 
 
 def test_an_unknown_need_is_reported_and_the_results_are_not_filtered():
@@ -117,15 +123,22 @@ def test_an_unknown_need_is_reported_and_the_results_are_not_filtered():
 
 
 def test_it_filters_by_eligibility_target_group_and_age(organization):
+    for_duldung = factories.service(name="Quelle A", terms=[("residence-status", "duldung")])
+    # Like a Jobcenter: restricted to statuses that allow work, Duldung not among them.
+    not_for_duldung = factories.service(
+        name="Quelle B", terms=[("residence-status", "aufenthaltserlaubnis"), ("residence-status", "eu-citizen")]
+    )
+    for_everyone = factories.service(name="Quelle C")
     found = {s.id for s in search("eligibility=duldung")}
     tagged = Service.objects.published().with_term("residence-status", "duldung")
     restricted = Service.objects.published().filter(attributes__taxonomy_term__taxonomy__key="residence-status")
     unrestricted = Service.objects.published().exclude(pk__in=restricted)
-    # Tagged with the status, or open to every status; a Jobcenter (tagged, not for Duldung) is left out.
+    # Tagged with the status, or open to every status; a service tagged with other statuses only is left out.
     assert found == set(tagged.values_list("id", flat=True)) | set(unrestricted.values_list("id", flat=True))
-    assert not found & set(Service.objects.filter(service_type__code="jobcenter").values_list("id", flat=True))
-    assert found & set(Service.objects.filter(service_type__code="auslaenderbehoerde").values_list("id", flat=True))
-    assert search("target_group=refugees")
+    assert for_duldung.id in found and for_everyone.id in found and not_for_duldung.id not in found
+    for_refugees = factories.service(name="Quelle D", terms=[("target-group", "refugees")])
+    for_employers = factories.service(name="Quelle E", terms=[("target-group", "employers")])
+    assert for_refugees in search("target_group=refugees") and for_employers not in search("target_group=refugees")
     youth = Service.objects.create(organization=organization, name={"de": "JMD Test"}, minimum_age=12, maximum_age=27)
     assert youth in search("age=20") and youth not in search("age=40")
 
@@ -192,30 +205,34 @@ def test_the_results_are_one_query(django_assert_num_queries):
         QueryDict("q=Beratung&need=work&language=de&free=1&walk_in=1&barrier_free=1&age=30")
     )
     point = resolve_place(plz="45127").point
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1):  # the services, filtered, ranked and placed, in one SELECT
         list(search_services(params, point=point)[:20])
 
 
 def test_nearest_first_with_distances_in_metres():
+    built = [
+        factories.office(name="Quellamt Kleve", ags=KLEVE),
+        factories.service(name="Quellamt am Telefon"),
+        factories.office(name="Quellamt Essen", ags=ESSEN),
+        factories.office(name="Quellamt Essen-Nord", ags=ESSEN, point=resolve_place(plz="45127").point),
+    ]
     essen = resolve_place(plz="45127").point
-    found = list(Service.objects.published().near(essen))
+    found = list(Service.objects.filter(pk__in=[s.pk for s in built]).published().near(essen))
     distances = [s.distance_m for s in found if s.distance_m is not None]
     assert distances == sorted(distances)
-    assert all(s.distance_m is None for s in found[len(distances) :]), "services with no place come last"
-
-    essen_services = [s for s in found if "Stadt Essen" in s.name["de"] and s.distance_m is not None]
-    kleve_services = [s for s in found if "Kreis Kleve" in s.name["de"] and s.distance_m is not None]
-    assert essen_services and kleve_services
-    assert max(s.distance_m for s in essen_services) < 10_000
-    assert all(70_000 < s.distance_m < 80_000 for s in kleve_services)
-    assert found.index(essen_services[-1]) < found.index(kleve_services[0])
+    assert names(found) == ["Quellamt Essen-Nord", "Quellamt Essen", "Quellamt Kleve", "Quellamt am Telefon"]
+    assert found[-1].distance_m is None, "services with no place come last"
+    assert found[0].distance_m == 0 and found[1].distance_m < 10_000
+    assert 70_000 < found[2].distance_m < 80_000
 
 
 def test_a_place_orders_the_search_by_distance():
-    kleve = resolve_place(ags="05154036").point
-    found = search("q=Ausländerbehörde", point=kleve)
-    assert names(found)[0] == "Ausländerbehörde Kreis Kleve"
-    assert found[0].distance_m == 0  # the Kreis's offices are placed at its seat, where the search is
+    for name, ags in [("Essen", ESSEN), ("Paderborn", PADERBORN), ("Kleve", KLEVE)]:
+        factories.office(name=f"Quellbehörde {name}", ags=ags, point_accuracy="municipality")
+    kleve = resolve_place(ags=KLEVE).point
+    found = search("q=Quellbehörde", point=kleve)
+    assert names(found) == ["Quellbehörde Kleve", "Quellbehörde Essen", "Quellbehörde Paderborn"]
+    assert found[0].distance_m == 0  # an office known only by its town is placed where a search for the town is
     distances = [s.distance_m for s in found]
     assert distances == sorted(distances)
     assert distances[-1] > 100_000

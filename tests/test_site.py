@@ -3,8 +3,9 @@
 import pytest
 from django.forms import modelform_factory
 
-from directory.models import Location, Organization, Service
+from directory.models import Organization
 from editorial.models import StaffAction, StaffActionKind
+from tests import factories
 from tests.editorial_helpers import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -40,12 +41,12 @@ def test_the_admin_lists_and_edits_every_kind_of_record(client, alice):
         "serviceatlocation",
     ):
         assert client.get(f"/admin/directory/{path}/").status_code == 200, path
-    service = Service.objects.filter(service_type__code="ki").first()
+    service = factories.office(name="Quell-KI", service_type="ki", areas=["05154"])
     page = client.get(f"/admin/directory/service/{service.pk}/change/")
     assert page.status_code == 200
     for inline in ("service_areas", "schedules", "phones", "languages"):
         assert inline in page.content.decode()
-    location = Location.objects.first()
+    location = service.service_at_locations.get().location
     page = client.get(f"/admin/directory/location/{location.pk}/change/").content.decode()
     assert "vendor/ol/ol.js" in page, "the map widget for placing a location"
     assert "cdn.jsdelivr" not in page
@@ -72,7 +73,7 @@ def test_an_editor_edits_each_language_of_a_name_in_its_own_field(client, alice)
 
 def test_the_admin_confirms_a_record_as_still_correct_and_logs_it(client, alice):
     sign_in(client, alice)
-    service = Service.objects.filter(service_type__code="ki").first()
+    service = factories.service(name="Quell-KI", service_type="ki")
     response = client.post(
         "/admin/directory/service/", {"action": "confirm_still_correct", "_selected_action": [str(service.pk)]}
     )
