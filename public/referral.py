@@ -1,7 +1,9 @@
 """The referral slip a caseworker hands to a client: the chosen services in the client's language beside German.
 
-The selection lives in the URL (``?s=<id>,<id>``) and in the browser; the server stores nothing about a slip
-or its client: the view only reads, and logs nothing.
+The selection lives in the URL (``?s=<id>,<id>``) and in the browser tab (sessionStorage, so it never outlives
+the browser session); the appointment and the caseworker's contact typed onto a slip live only in the URL's
+query too. The server stores nothing about a slip or its client: the view only reads, logs nothing, and asks
+every cache and the Referer header to keep the URL to itself.
 """
 
 from __future__ import annotations
@@ -12,24 +14,28 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import segno
+from django import forms
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import dateformat, formats, timezone, translation
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from directory import hours
 from directory.models import Location, Organization, Service
-from directory.provenance import fact_provenance, fallback_organization
+from directory.places import single_line
+from directory.provenance import Provenance, fact_provenance, fallback_organization
 from directory.translation import Translated, translate
 from public.display import place_schedules, services_for_display
 
@@ -46,7 +52,84 @@ LANGUAGE_IN_GERMAN = {
     "ru": "Russisch",
     "tr": "Türkisch",
 }
+# How the slip joins a list ("Anschrift, Telefon: laut …"; weekday, date, time): Arabic script has its own comma.
+LIST_SEPARATOR = {"ar": "، ", "fa": "، "}
 INTERPRETER_LINE = "Ich spreche {language}. Bitte organisieren Sie eine Dolmetscherin oder einen Dolmetscher."
+
+
+class AppointmentForm(forms.Form):
+    """What a caseworker may type onto a slip: the appointment and their own contact, all optional.
+
+    Free text typed for a client: made one plain line (no control or bidi-override characters) and
+    length-limited; the values go into the slip's URL and onto the paper, never into the database or a log.
+    """
+
+    date = forms.DateField(
+        label=gettext_lazy("Appointment date"),
+        required=False,
+        input_formats=["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    time = forms.TimeField(
+        label=gettext_lazy("Appointment time"),
+        required=False,
+        input_formats=["%H:%M", "%H.%M", "%H"],
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    place = forms.CharField(label=gettext_lazy("Where (address, room)"), required=False, max_length=120)
+    caseworker = forms.CharField(label=gettext_lazy("Your name (caseworker)"), required=False, max_length=80)
+    phone = forms.RegexField(
+        label=gettext_lazy("Your phone number"),
+        required=False,
+        max_length=30,
+        regex=r"^\+?[0-9][0-9 ()/.-]{2,}$",
+        error_messages={"invalid": gettext_lazy("Enter a phone number with digits only, e.g. 0201 123456.")},
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("place", "caseworker", "phone"):
+            self.fields[name].widget.attrs.update({"dir": "auto", "autocomplete": "off"})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("place", "caseworker", "phone"):
+            if isinstance(data.get(name), str):
+                data[name] = single_line(data[name])
+        return data
+
+    def slip_values(self) -> dict[str, Any]:
+        """The valid, non-empty values to print; a field typed wrongly is left off the slip (and named in the form)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned[name] for name in self.fields if cleaned.get(name) not in (None, "")}
+
+    def query(self) -> dict[str, str]:
+        """The values as they go back into a URL (the slip's links keep them)."""
+        return {name: self.fields[name].widget.format_value(value) for name, value in self.slip_values().items()}
+
+
+def appointment_when(values: dict[str, Any], language: str) -> str:
+    """Weekday, date and time as a reader of ``language`` writes them: "Montag, 14.12.2026, 10:30 Uhr"."""
+    parts = []
+    with translation.override(language):
+        if values.get("date"):
+            german = language == "de"
+            parts += [
+                dateformat.format(values["date"], "l"),
+                formats.date_format(values["date"], "d.m.Y" if german else "DATE_FORMAT"),
+            ]
+        if values.get("time"):
+            parts.append(values["time"].strftime("%H:%M") + (" Uhr" if language == "de" else ""))
+    return LIST_SEPARATOR.get(language, ", ").join(parts)
+
+
+def slip_query(ids: list[str], details: dict[str, str], **extra: str) -> str:
+    """The query of a slip URL: the selection first, then what the caseworker typed."""
+    return urlencode({"s": ",".join(ids), **details, **extra}, safe=",")
 
 
 @dataclass
@@ -116,6 +199,8 @@ class SlipEntry:
     description_de: Translated
     application: Translated
     application_de: Translated
+    eligibility: Translated
+    eligibility_de: Translated
     documents: list[tuple[Translated, str]]
     phones: list[str]
     places: list[SlipPlace]
@@ -126,6 +211,22 @@ class SlipEntry:
     sources_de: list[tuple[str, str]]
     # The Kreis or city that runs the office, when the office's own contacts are unknown.
     fallback: Organization | None
+    # The slip's query without this service: the "remove" link.
+    without: str = ""
+
+    @property
+    def fallback_name(self) -> SafeString:
+        """The running organisation's German name, marked as German inside a sentence in the client's language."""
+        return format_html('<bdi lang="de" dir="ltr">{}</bdi>', str(self.fallback or ""))
+
+
+def sources_by_page(provenance: list[Provenance], language: str) -> list[tuple[str, str]]:
+    """One line per source page, naming the groups of facts it gave: a slip has room for little."""
+    groups: dict[str, list[str]] = {}
+    for fact in provenance:
+        groups.setdefault(fact.text, []).append(str(fact.label))
+    separator = LIST_SEPARATOR.get(language, ", ")
+    return [(separator.join(labels), text) for text, labels in groups.items()]
 
 
 def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEntry:
@@ -147,7 +248,7 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
     url = request.build_absolute_uri(reverse("service", args=[service.pk]))
     provenance = fact_provenance(service)
     with translation.override("de"):
-        sources_de = [(p.label, p.text) for p in provenance]
+        sources_de = sources_by_page(provenance, "de")
     return SlipEntry(
         service=service,
         name=translate(service.name, language),
@@ -156,6 +257,8 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
         description_de=translate(service.description, "de"),
         application=translate(service.application_process, language),
         application_de=translate(service.application_process, "de"),
+        eligibility=translate(service.eligibility_description, language),
+        eligibility_de=translate(service.eligibility_description, "de"),
         documents=[
             (translate(d.document, language), translate(d.document, "de").text)
             for d in service.required_documents.all()
@@ -164,10 +267,23 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
         places=places,
         qr=qr_svg(url),
         url=url,
-        sources=[(p.label, p.text) for p in provenance],
+        sources=sources_by_page(provenance, language),
         sources_de=sources_de,
         fallback=fallback_organization(service),
     )
+
+
+def share_links(url: str) -> dict[str, str]:
+    """Links that hand the slip's URL to the phone's own SMS, e-mail and WhatsApp apps: nothing passes our server."""
+    message = _("Your referral slip from Wegweiser NRW: %(url)s") % {"url": url}
+    subject = _("Your referral slip")
+    return {
+        "sms": f"sms:?&body={quote(message, safe='')}",
+        "mailto": f"mailto:?subject={quote(subject, safe='')}&body={quote(message, safe='')}",
+        "whatsapp": f"https://wa.me/?text={quote(message, safe='')}",
+        "message": message,
+        "subject": subject,
+    }
 
 
 @require_safe
@@ -183,6 +299,12 @@ def referral(request: HttpRequest) -> HttpResponse:
     }
     unknown = [str(pk) for pk in selection.ids if pk not in found]
     entries = [slip_entry(request, found[pk], language) for pk in selection.ids if pk in found]
+    form = AppointmentForm(request.GET if any(name in request.GET for name in AppointmentForm.base_fields) else None)
+    details = form.query()
+    appointment = form.slip_values()
+    ids = [str(e.service.pk) for e in entries]
+    for entry in entries:
+        entry.without = slip_query([pk for pk in ids if pk != str(entry.service.pk)], details)
     notes = []
     if selection.duplicates:
         notes.append(_("Services listed twice are shown once."))
@@ -195,6 +317,7 @@ def referral(request: HttpRequest) -> HttpResponse:
         notes.append(_("These are not valid entry ids: %(ids)s") % {"ids": ", ".join(selection.malformed)})
     if unknown:
         notes.append(_("These entries do not exist (any more): %(ids)s") % {"ids": ", ".join(unknown)})
+    share_url = request.build_absolute_uri(f"{reverse('referral')}?{slip_query(ids, details)}")
     context = {
         "entries": entries,
         "notes": notes,
@@ -202,15 +325,25 @@ def referral(request: HttpRequest) -> HttpResponse:
         "interpreter_de": INTERPRETER_LINE.format(language=LANGUAGE_IN_GERMAN.get(language, "Deutsch")),
         "show_german": language != "de",
         "language_name": dict(settings.LANGUAGES).get(language, language),
-        "ids": ",".join(str(e.service.pk) for e in entries),
-        "share_url": request.build_absolute_uri(
-            f"{reverse('referral')}?s={','.join(str(e.service.pk) for e in entries)}"
-        ),
+        "ids": ",".join(ids),
+        # Only a slip URL that names a selection (even an empty one) replaces the one kept in the browser tab.
+        "keeps_selection": "s" in request.GET,
+        "form": form,
+        "appointment": appointment,
+        "appointment_when": appointment_when(appointment, language),
+        "appointment_when_de": appointment_when(appointment, "de"),
+        "pdf_query": slip_query(ids, details, format="pdf"),
+        "share_url": share_url,
+        "share": share_links(share_url),
     }
     status = 200 if entries or not (selection.malformed or unknown) else 404
     if request.GET.get("format") == "pdf":
-        return referral_pdf(request, context, status)
-    return render(request, "public/referral.html", context, status=status)
+        response = referral_pdf(request, context, status)
+    else:
+        response = render(request, "public/referral.html", context, status=status)
+    # The URL may carry an appointment and a caseworker's name: links followed from the slip must not send it on.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def local_static_file(url: str) -> tuple[bytes, str] | None:
