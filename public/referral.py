@@ -20,7 +20,7 @@ import segno
 from django import forms
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -92,12 +92,13 @@ class AppointmentForm(forms.Form):
         for name in ("place", "caseworker", "phone"):
             self.fields[name].widget.attrs.update({"dir": "auto", "autocomplete": "off"})
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        for name in ("place", "caseworker", "phone"):
-            if isinstance(data.get(name), str):
-                data[name] = single_line(data[name])
-        return data
+    @classmethod
+    def from_query(cls, query: QueryDict) -> AppointmentForm:
+        """Bound to what the slip's URL carries, each value made one plain line first (so the form shows it
+        back cleaned too); unbound when the URL carries none of it."""
+        if not any(name in query for name in cls.base_fields):
+            return cls()
+        return cls({name: single_line(query.get(name, "")[:1000]) for name in cls.base_fields})
 
     def slip_values(self) -> dict[str, Any]:
         """The valid, non-empty values to print; a field typed wrongly is left off the slip (and named in the form)."""
@@ -299,7 +300,7 @@ def referral(request: HttpRequest) -> HttpResponse:
     }
     unknown = [str(pk) for pk in selection.ids if pk not in found]
     entries = [slip_entry(request, found[pk], language) for pk in selection.ids if pk in found]
-    form = AppointmentForm(request.GET if any(name in request.GET for name in AppointmentForm.base_fields) else None)
+    form = AppointmentForm.from_query(request.GET)
     details = form.query()
     appointment = form.slip_values()
     ids = [str(e.service.pk) for e in entries]

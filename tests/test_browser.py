@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,3 +237,104 @@ def test_the_start_page_offers_my_location_where_geolocation_exists(site_url, br
     page.wait_for_url("**/responsible/?lat=*")
     assert "Kleve" in page.content()
     context.close()
+
+
+@pytest.fixture(scope="module")
+def slip_services(django_db_blocker) -> Iterator[list[Service]]:
+    """Two offices for the referral slip, committed so that the server process sees them (removed afterwards)."""
+    with django_db_blocker.unblock():
+        services = [
+            factories.office(
+                name=name,
+                street="Quellweg 1",
+                postcode="45127",
+                eligibility_description={"de": "Alle, die in Quellstadt wohnen."},
+            )
+            for name in ("Quellberatung Slip Eins", "Quellberatung Slip Zwei")
+        ]
+    yield services
+    with django_db_blocker.unblock():
+        for service in services:
+            location = service.service_at_locations.get().location
+            organization = service.organization
+            service.delete()
+            location.delete()
+            organization.delete()
+
+
+SLIP_APPOINTMENT = "&date=2026-12-14&time=10:30&place=Raum+2.14&caseworker=Frau+Quellmann&phone=0201+88+1234"
+
+
+def slip_path(lang: str, services: list[Service], extra: str = "") -> str:
+    return f"/{lang}/referral/?s={','.join(str(s.pk) for s in services)}{extra}"
+
+
+def test_the_slip_selection_lives_in_the_tab_and_new_client_empties_it(site_url, browser, slip_services):
+    first, second = slip_services
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{site_url}/de/")
+    page.evaluate("localStorage.setItem('wegweiser-referral', 'left-from-an-earlier-client')")
+    page.goto(site_url + slip_path("de", slip_services))
+    assert page.evaluate("localStorage.getItem('wegweiser-referral')") is None, "the old key is removed"
+    assert page.evaluate("localStorage.length") == 0
+    assert page.evaluate("sessionStorage.getItem('wegweiser-referral')") == f"{first.pk},{second.pk}"
+    # Remove one: the page and the tab's copy both drop it.
+    page.click(f"a[data-remove='{first.pk}']")
+    page.wait_for_load_state()
+    assert page.locator("section.slip").count() == 1
+    assert page.evaluate("sessionStorage.getItem('wegweiser-referral')") == str(second.pk)
+    # "Add to referral" on another page keeps what this tab chose.
+    page.goto(f"{site_url}/de/services/{first.pk}/")
+    href = page.get_attribute(f"a[data-add-referral='{first.pk}']", "href")
+    assert href.endswith(f"?s={second.pk},{first.pk}")
+    # New client: an empty slip and nothing kept.
+    page.goto(site_url + slip_path("de", slip_services))
+    page.click("a[data-new-client]")
+    page.wait_for_load_state()
+    assert page.locator("section.slip").count() == 0
+    assert page.evaluate("sessionStorage.getItem('wegweiser-referral')") is None
+    page.goto(f"{site_url}/de/services/{first.pk}/")
+    assert page.get_attribute(f"a[data-add-referral='{first.pk}']", "href").endswith(f"?s={first.pk}")
+    assert page.evaluate("localStorage.length") == 0, "nothing outlives the browser session"
+    context.close()
+
+
+def test_the_slip_removes_a_service_without_javascript(site_url, browser, slip_services):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site_url + slip_path("de", slip_services, SLIP_APPOINTMENT))
+    page.click(f"a[data-remove='{slip_services[0].pk}']")
+    page.wait_for_load_state()
+    assert page.locator("section.slip").count() == 1
+    assert "Quellberatung Slip Eins" not in page.locator("main").inner_text()
+    assert "Frau Quellmann" in page.locator("dl.appointment").inner_text(), "what was typed stays"
+    # The appointment form works without JavaScript too.
+    page.fill("#id_place", "Raum 3.01")
+    page.click("form.slip-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "Raum 3.01" in page.locator("dl.appointment").inner_text()
+    context.close()
+
+
+def test_the_slip_shares_its_link_from_the_phone(site_url, browser, slip_services):
+    context = browser.new_context()
+    # The Web Share API as a phone has it: record what would be handed to the share sheet.
+    context.add_init_script("navigator.share = (data) => { window.shared = data; return Promise.resolve(); };")
+    page = context.new_page()
+    page.goto(site_url + slip_path("ar", slip_services, SLIP_APPOINTMENT))
+    link = page.input_value("#share")
+    assert link.startswith(f"{site_url}/ar/referral/?s=") and "caseworker=Frau+Quellmann" in link
+    page.click("#share-native")
+    assert page.evaluate("window.shared.url") == link
+    for selector in ("a[href^='sms:?&body=']", "a[href^='mailto:?subject=']", "a[href^='https://wa.me/?text=']"):
+        href = page.get_attribute(selector, "href")
+        assert urllib.parse.quote(link, safe="") in href, selector
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "ar"])
+def test_the_slip_has_no_serious_accessibility_violations(site_url, page, lang, slip_services):
+    page.goto(site_url + slip_path(lang, slip_services, SLIP_APPOINTMENT))
+    violations = axe_violations(page)
+    assert not violations, json.dumps([(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in violations])

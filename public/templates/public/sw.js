@@ -9,7 +9,9 @@ self.addEventListener("fetch", function (e) {
   var req = e.request;
   if (req.method !== "GET" || new URL(req.url).origin !== location.origin) return;
   e.respondWith(fetch(req).then(function (res) {
-    if (res.ok && (req.mode === "navigate" || req.destination === "style" || req.destination === "script")) {
+    // A page that says no-store (the referral slip, whose link may carry an appointment) is never kept.
+    var keep = !/no-store/.test(res.headers.get("Cache-Control") || "");
+    if (keep && res.ok && (req.mode === "navigate" || req.destination === "style" || req.destination === "script")) {
       var copy = res.clone();
       caches.open(CACHE).then(function (c) { c.put(req, copy); });
     }
