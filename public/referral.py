@@ -333,6 +333,7 @@ def referral(request: HttpRequest) -> HttpResponse:
         "appointment": appointment,
         "appointment_when": appointment_when(appointment, language),
         "appointment_when_de": appointment_when(appointment, "de"),
+        "appointment_tel": re.sub(r"[^0-9+]", "", appointment.get("phone", "")),
         "pdf_query": slip_query(ids, details, format="pdf"),
         "share_url": share_url,
         "share": share_links(share_url),
