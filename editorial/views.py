@@ -163,6 +163,8 @@ def paginate(request: HttpRequest, queryset: QuerySet[Any], size: int = PAGE_SIZ
 
 
 def field_label(field: str) -> str:
+    if field == "place":
+        return _("Place")
     form_field = ServiceEditForm.base_fields.get(field)
     return str(form_field.label) if form_field is not None and form_field.label else field
 
@@ -627,13 +629,23 @@ def changes(request: HttpRequest) -> HttpResponse:
     else:
         status = "all"
     statuses = [("all", _("all")), *((s.value, s.label) for s in ChangeRequestStatus)]
+    listed = paginate(request, queryset)
+    for change in listed:
+        change.summary = change_summary(change)
     context = {
-        "changes": paginate(request, queryset),
+        "changes": listed,
         "status": status,
         "statuses": statuses,
         "query": urlencode({"status": status}) + "&",
     }
     return page(request, "changes.html", context)
+
+
+def change_summary(change: Any) -> str:
+    """What a request is about, in the staff's words: the fields it changes, or the groups it confirms."""
+    if change.kind == ChangeRequestKind.CONFIRM:
+        return f"{change.get_kind_display()}: {group_labels(change.proposed.get('groups', []))}".rstrip(": ")
+    return ", ".join(field_label(field) for field in change.proposed)
 
 
 def _visible_change(request: HttpRequest, change_id: str) -> Any:
