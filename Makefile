@@ -33,6 +33,7 @@ migrate:
 
 load:
 	$(PY) manage.py load_data
+	$(PY) manage.py prune_unmet_searches
 
 lint:
 	.venv/bin/ruff check .

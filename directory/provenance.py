@@ -7,13 +7,17 @@ languages), because one office's facts often come from several pages of differen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from directory.models import Organization, Service, Source
+
+_Confirmation = TypeVar("_Confirmation")
 
 GROUP_LABELS = {
     "address": gettext_lazy("Address"),
@@ -80,3 +84,39 @@ def fallback_organization(service: Service) -> Organization | None:
         if candidate is not None and (candidate.email or candidate.website or candidate.phones.all()):
             return candidate
     return None
+
+
+# --- Which facts may be called checked ------------------------------------------------------------------
+
+# The groups of a service's facts that staff confirm one by one (editorial.models.FieldGroup uses these keys).
+CONFIRMABLE_GROUPS = ("contact", "hours", "languages")
+
+
+def recorded_groups(service: Service) -> frozenset[str]:
+    """The confirmable groups for which the service records at least one fact, as its public page shows them:
+    contact — a phone (its own or at one of its places), an e-mail address or a website; hours — its own,
+    at its places or its places' hours; languages — a language spoken.
+
+    The one rule behind "checked on …": a group with nothing recorded is "not yet verified" and can be
+    neither confirmed nor shown as checked. Reads prefetched relations where the caller prefetched them.
+    """
+    places = list(service.service_at_locations.all())
+    groups = set()
+    if service.email or service.url or service.phones.all() or any(sal.phones.all() for sal in places):
+        groups.add("contact")
+    if (
+        service.schedules.all()
+        or any(sal.schedules.all() for sal in places)
+        or any(sal.location.schedules.all() for sal in places)
+    ):
+        groups.add("hours")
+    if service.languages.all():
+        groups.add("languages")
+    return frozenset(groups)
+
+
+def checked_groups(service: Service, confirmations: Mapping[str, _Confirmation]) -> dict[str, _Confirmation]:
+    """Of the recorded confirmations per group, those a page may show as "checked on …": the groups that hold
+    facts (a confirmation of a group emptied since says nothing about what is there now)."""
+    recorded = recorded_groups(service)
+    return {group: confirmation for group, confirmation in confirmations.items() if group in recorded}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import ipaddress
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -11,7 +12,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from directory.models import ProblemReport, Service
+from directory.models import UNMET_QUERY_MAX_LENGTH, ProblemReport, Service, UnmetSearch
+from directory.places import PlaceResult, single_line
+from directory.translation import LANGUAGE_CODES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -130,3 +133,55 @@ def report_rate_limited(client_ip: str, *, limit: int = 5, window: timedelta = t
     """Whether this client has already sent ``limit`` reports within ``window``."""
     recent = ProblemReport.objects.filter(client_hash=client_hash(client_ip), created_at__gte=timezone.now() - window)
     return recent[:limit].count() >= limit
+
+
+# --- Searches that found nothing ------------------------------------------------------------------------
+
+# How long unmet searches are kept: a year to compare with, and a month to see the same month last year.
+UNMET_SEARCH_MONTHS = 13
+
+
+def normalised_query(text: str) -> str:
+    """The words as counted: one line, casefolded, whitespace collapsed, cut to 100 characters."""
+    return " ".join(single_line(text).casefold().split())[:UNMET_QUERY_MAX_LENGTH].strip()
+
+
+UPSERT_UNMET_SEARCH_SQL = """
+INSERT INTO directory_unmetsearch (query, language, kreis_id, day, count) VALUES (%s, %s, %s, %s, 1)
+ON CONFLICT ON CONSTRAINT unmet_search_once DO UPDATE SET count = directory_unmetsearch.count + 1
+"""
+
+
+def count_unmet_search(*, text: str, language: str, place: PlaceResult | None, day: date | None = None) -> None:
+    """Count one search for ``text`` that found nothing: per normalised words, UI language, Kreis and day.
+
+    One upsert, nothing else: no address, cookie, account or time of day is kept, so the count says what
+    people need, never who asked. The Kreis is that of the place given (none without a resolved place).
+    """
+    query = normalised_query(text)
+    if not query:
+        return
+    kreis = place.kreis if place is not None and place.error is None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            UPSERT_UNMET_SEARCH_SQL,
+            [
+                query,
+                language if language in LANGUAGE_CODES else "",
+                kreis.ags if kreis is not None else None,
+                day or timezone.localdate(),
+            ],
+        )
+
+
+def unmet_search_cutoff(today: date) -> date:
+    """The first day still kept: the same day 13 months back (the month's last day where it is shorter)."""
+    year, month = divmod(today.year * 12 + today.month - 1 - UNMET_SEARCH_MONTHS, 12)
+    return date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def prune_unmet_searches(*, today: date | None = None) -> int:
+    """Delete the counts of days older than 13 months; returns how many rows went."""
+    cutoff = unmet_search_cutoff(today or timezone.localdate())
+    deleted, _ = UnmetSearch.objects.filter(day__lt=cutoff).delete()
+    return deleted

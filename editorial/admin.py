@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,16 +20,25 @@ from editorial.services import confirm_still_correct as confirm
 @admin.action(description="Confirm: still correct (sets verified today)")
 def confirm_still_correct(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
     """The same one-click confirmation as in /manage/: checked per record, logged as a staff action."""
-    confirmed = refused = 0
+    confirmed = proposed = refused = 0
     for record in queryset:
         try:
-            confirm(record=record, user=request.user)  # type: ignore[arg-type]
-            confirmed += 1
-        except PermissionDenied:
+            outcome = confirm(record=record, user=request.user)  # type: ignore[arg-type]
+        except (PermissionDenied, ValidationError):
             refused += 1
+            continue
+        if outcome.change_request is not None:
+            proposed += 1
+        else:
+            confirmed += 1
     messages.success(request, f"{confirmed} record(s) confirmed as still correct.")
+    if proposed:
+        messages.info(request, f"{proposed} confirmation(s) wait for a moderator's review.")
     if refused:
-        messages.warning(request, f"{refused} record(s) are not yours to confirm and were left as they were.")
+        messages.warning(
+            request,
+            f"{refused} record(s) are not yours to confirm, or wait for someone else's change; left as they were.",
+        )
 
 
 # Every catalogue record's admin page offers it (the core's admin knows nothing of editorial rules).

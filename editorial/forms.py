@@ -7,11 +7,13 @@ from datetime import time
 from typing import Any
 
 from django import forms
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from directory import hours, notation
-from directory.models import PhoneType, ProblemReportStatus
+from directory.models import Gemeinde, PhoneType, PointAccuracy, ProblemReportStatus
+from directory.places import representative_point, resolve_place, single_line
 from directory.translation import TranslationsFormField
 from editorial.models import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from editorial.services import sort_phones, sort_slots
@@ -119,9 +121,46 @@ class ServiceEditForm(forms.Form):
         label=_("Languages spoken"),
         help_text=_("ISO 639 codes, separated by commas — e.g. “de, en, ar, uk”."),
     )
+    address_1 = forms.CharField(required=False, max_length=200, label=_("Street and number"))
+    postal_code = forms.RegexField(
+        regex=r"^\s*[0-9]{5}\s*$",
+        required=False,
+        max_length=10,
+        label=_("Postcode"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 6}),
+        error_messages={"invalid": _("A postcode has five digits.")},
+    )
+    city = forms.CharField(required=False, max_length=100, label=_("Town"))
+    latitude = forms.FloatField(
+        required=False,
+        min_value=-90,
+        max_value=90,
+        label=_("Latitude (optional)"),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 12}),
+    )
+    longitude = forms.FloatField(
+        required=False,
+        min_value=-180,
+        max_value=180,
+        label=_("Longitude (optional)"),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 12}),
+        help_text=_(
+            "Only for the exact entrance (e.g. 51.45513, 7.01149). Left empty, the place is shown at the middle "
+            "of the postcode area, or of the town, and marked as approximate."
+        ),
+    )
+
+    PLACE_FIELDS = ("address_1", "postal_code", "city", "latitude", "longitude")
+
+    def __init__(self, *args: Any, current_place: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_place = current_place
+        self.place: dict[str, Any] | None = current_place
 
     @classmethod
     def initial_from(cls, values: dict[str, Any]) -> dict[str, Any]:
+        place = values.get("place") or {}
+        exact = place.get("accuracy") == PointAccuracy.EXACT
         return {
             "name": values["name"],
             "description": values["description"],
@@ -130,6 +169,11 @@ class ServiceEditForm(forms.Form):
             "phones": format_phones(values["phones"]),
             "hours": format_hours(values["hours"]),
             "languages": format_languages(values["languages"]),
+            "address_1": place.get("address_1", ""),
+            "postal_code": place.get("postal_code", ""),
+            "city": place.get("city", ""),
+            "latitude": place.get("lat") if exact else None,
+            "longitude": place.get("lon") if exact else None,
         }
 
     def _limit(self, field: str, limit: int) -> dict[str, str]:
@@ -156,9 +200,98 @@ class ServiceEditForm(forms.Form):
     def clean_languages(self) -> list[str]:
         return parse_languages(self.cleaned_data.get("languages", ""))
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not any(field in self.errors for field in self.PLACE_FIELDS):
+            try:
+                self.place = self._place(cleaned)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+    def _place(self, cleaned: dict[str, Any]) -> dict[str, Any] | None:
+        """The place typed into the form, in the shape of editorial.services.place_value.
+
+        The Gemeinde comes from the postcode (the town picks one where a postcode spans several) or the
+        town; the point is the postcode's middle or the town's representative point, marked approximate,
+        unless a latitude and longitude are given (exact). Untouched fields keep the current place as it is.
+        """
+        street = single_line(cleaned.get("address_1") or "")
+        code = "".join((cleaned.get("postal_code") or "").split())
+        town = single_line(cleaned.get("city") or "")
+        lat, lon = cleaned.get("latitude"), cleaned.get("longitude")
+        current = self.current_place
+        if not any(field in self.data for field in self.PLACE_FIELDS):
+            return current  # a form posted without the place's fields leaves the place alone
+        if current is not None and (street, code, town) == (
+            current["address_1"],
+            current["postal_code"],
+            current["city"],
+        ):
+            exact = current["accuracy"] == PointAccuracy.EXACT
+            if (lat, lon) == ((current["lat"], current["lon"]) if exact else (None, None)):
+                return current
+        if not (street or code or town or lat is not None or lon is not None):
+            if current is not None:
+                raise ValidationError(_("A place needs at least its postcode or town."))
+            return None
+        if (lat is None) != (lon is None):
+            raise ValidationError(_("Give both latitude and longitude, or neither."))
+        gemeinde, point, accuracy = None, None, PointAccuracy.MUNICIPALITY
+        if code:
+            found = resolve_place(plz=code)
+            if found.choices and not found.ags:
+                folded = town.casefold()
+                gemeinde = next((g for g in found.choices if g.name.casefold() == folded), None)
+                if gemeinde is None:
+                    names = ", ".join(g.name for g in found.choices)
+                    raise ValidationError(
+                        _("The postcode %(code)s covers several towns (%(names)s): give the town.")
+                        % {"code": code, "names": names}
+                    )
+            elif found.error is not None:
+                raise ValidationError(found.error.label)
+            else:
+                gemeinde = found.gemeinde
+            point, accuracy = found.point, PointAccuracy.POSTCODE
+        elif town:
+            found = resolve_place(q=town)
+            if found.gemeinde is None:
+                raise ValidationError(
+                    _("We found no single town called “%(town)s” in North Rhine-Westphalia; give the postcode.")
+                    % {"town": town}
+                )
+            gemeinde = found.gemeinde
+        if lat is not None and lon is not None:
+            point, accuracy = Point(lon, lat, srid=4326), PointAccuracy.EXACT
+            containing = Gemeinde.objects.filter(geometry__covers=point).only("ags", "name").first()
+            if containing is None:
+                raise ValidationError(_("This point is not in North Rhine-Westphalia."))
+            if gemeinde is not None and containing.ags != gemeinde.ags:
+                raise ValidationError(
+                    _("The point lies in %(point)s, the address in %(address)s.")
+                    % {"point": containing.name, "address": gemeinde.name}
+                )
+            gemeinde = containing
+        if gemeinde is None:
+            raise ValidationError(_("A place needs at least its postcode or town."))
+        if point is None:
+            point = representative_point(gemeinde)
+        return {
+            "address_1": street,
+            "postal_code": code,
+            "city": town or gemeinde.name,
+            "ags": gemeinde.ags,
+            "lat": round(point.y, 6),
+            "lon": round(point.x, 6),
+            "accuracy": accuracy,
+        }
+
     def values(self) -> dict[str, Any]:
         """The cleaned form in the shapes of editorial.services.service_values."""
-        return {field: self.cleaned_data[field] for field in self.fields}
+        values = {field: self.cleaned_data[field] for field in self.fields if field not in self.PLACE_FIELDS}
+        values["place"] = self.place
+        return values
 
 
 class NoteForm(forms.Form):

@@ -117,15 +117,23 @@ class ChangeRequestStatus(models.TextChoices):
     REJECTED = "rejected", _("rejected")
 
 
-class ChangeRequest(models.Model):
-    """An editor's change to a published service, held until a moderator of its region decides.
+class ChangeRequestKind(models.TextChoices):
+    EDIT = "edit", _("change")
+    CONFIRM = "confirm", _("confirmation: still correct")
 
-    ``proposed`` holds only the fields the editor changed, ``base`` what those fields were when they
+
+class ChangeRequest(models.Model):
+    """An editor's change to a published service, or their "still correct", held until a moderator of its
+    region decides.
+
+    An edit: ``proposed`` holds only the fields the editor changed, ``base`` what those fields were when they
     proposed it (so a reviewer sees if someone else changed them since). Shapes: see
-    editorial.services.service_values.
+    editorial.services.service_values. A confirmation: ``proposed`` is {"whole": bool, "groups": [field
+    groups]}, ``base`` the values of those groups' fields as the editor saw them.
     """
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ChangeRequestKind.choices, default=ChangeRequestKind.EDIT)
     proposed = models.JSONField()
     base = models.JSONField(default=dict)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -150,6 +158,13 @@ class ChangeRequest(models.Model):
                 | (~Q(status=ChangeRequestStatus.PENDING) & Q(reviewed_at__isnull=False)),
                 name="change_request_decided_has_date",
             ),
+            # Overlapping proposals are merged (same author) or refused (another's): one pending per kind.
+            models.UniqueConstraint(
+                fields=["service", "kind"],
+                condition=Q(status=ChangeRequestStatus.PENDING),
+                name="change_request_one_pending_per_kind",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=ChangeRequestKind.values), name="change_request_kind_valid"),
             # An editor must learn why their change was refused.
             models.CheckConstraint(
                 condition=~Q(status=ChangeRequestStatus.REJECTED) | ~Q(reason=""),
@@ -163,6 +178,10 @@ class ChangeRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == ChangeRequestStatus.PENDING
+
+    @property
+    def is_confirmation(self) -> bool:
+        return self.kind == ChangeRequestKind.CONFIRM
 
 
 # --- Freshness ------------------------------------------------------------------------------------------

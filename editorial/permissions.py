@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from directory.models import Location, ProblemReport, Service, ServiceArea, ServiceAtLocation, ServiceQuerySet
+from directory.models import (
+    Location,
+    ProblemReport,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceQuerySet,
+    UnmetSearch,
+)
 from editorial.models import (
     CASEWORKER_GROUP,
     ChangeRequest,
@@ -214,3 +222,30 @@ def saved_services_of(user: AnyUser) -> QuerySet[SavedService]:
 
 def staff_actions_visible_to(user: AnyUser) -> QuerySet[StaffAction]:
     return StaffAction.objects.all() if roles_of(user).is_admin else StaffAction.objects.none()
+
+
+# --- Unmet searches -------------------------------------------------------------------------------------
+
+
+def kreise_of_organizations(organization_ids: Iterable[Any]) -> frozenset[str]:
+    """The Kreise the organisations' services serve or sit in (their areas' and places' Kreise)."""
+    services = Service.objects.filter(organization_id__in=list(organization_ids))
+    areas = ServiceArea.objects.filter(service__in=services, excludes=False).values_list("ags", flat=True)
+    places = Location.objects.filter(service_at_locations__service__in=services).values_list(
+        "gemeinde__kreis_id", flat=True
+    )
+    return frozenset(code[:5] for code in [*areas, *places] if code and len(code) >= 5)
+
+
+def unmet_searches_visible_to(user: AnyUser) -> QuerySet[UnmetSearch]:
+    """Counts of searches that found nothing: a moderator's of their Kreise, an editor's of the Kreise their
+    organisations' services serve; searches without a place (no Kreis) only for administrators."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        return UnmetSearch.objects.all()
+    codes = set(roles.kreis_codes)
+    if roles.is_editor:
+        codes |= kreise_of_organizations(roles.organization_ids)
+    if not codes:
+        return UnmetSearch.objects.none()
+    return UnmetSearch.objects.filter(kreis_id__in=sorted(codes))

@@ -10,25 +10,33 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from directory.models import (
+    Address,
     Language,
+    Location,
+    LocationType,
     Phone,
     ProblemReport,
     ProblemReportStatus,
     Record,
     Schedule,
     Service,
+    ServiceAtLocation,
     VerificationState,
 )
+from directory.provenance import recorded_groups
 from directory.services import refresh_search_text, restore_version
 from editorial.models import (
     NOTE_MAX_LENGTH,
     REASON_MAX_LENGTH,
     ChangeRequest,
+    ChangeRequestKind,
     ChangeRequestStatus,
     FieldGroup,
     FieldGroupVerification,
@@ -126,8 +134,10 @@ def delete_note(*, author: User, note: PrivateNote) -> None:
 # --- A service's editable values ------------------------------------------------------------------------
 
 # What the /manage/ edit form changes; everything else stays with the Django admin and the importers.
-EDITABLE_FIELDS = ("name", "description", "url", "email", "phones", "hours", "languages")
+EDITABLE_FIELDS = ("name", "description", "url", "email", "phones", "hours", "languages", "place")
 OWN_FIELDS = ("name", "description", "url", "email")
+# The editable fields each field group covers (what a confirmation of the group vouches for).
+GROUP_FIELDS = {"contact": ("phones", "url", "email"), "hours": ("hours",), "languages": ("languages",)}
 
 
 def _hhmm(value: time | None) -> str:
@@ -160,12 +170,45 @@ def editable_slots(service: Service) -> models.QuerySet[Schedule]:
     return Schedule.objects.filter(service=service, is_closed=False, valid_from__isnull=True, valid_to__isnull=True)
 
 
+def primary_place(service: Service) -> ServiceAtLocation | None:
+    """The physical place the staff form edits: the service's first (most services have one)."""
+    return (
+        ServiceAtLocation.objects.filter(service=service, location__location_type=LocationType.PHYSICAL)
+        .select_related("location")
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _street_address(location: Location) -> Address | None:
+    return Address.objects.filter(location=location).order_by("-address_1", "created_at", "id").first()
+
+
+def place_value(service: Service) -> dict[str, Any] | None:
+    """The primary place as {"address_1", "postal_code", "city", "ags", "lat", "lon", "accuracy"}, or None."""
+    sal = primary_place(service)
+    if sal is None:
+        return None
+    location = sal.location
+    address = _street_address(location)
+    point = location.point
+    return {
+        "address_1": address.address_1 if address else "",
+        "postal_code": address.postal_code if address else "",
+        "city": address.city if address else "",
+        "ags": location.gemeinde_id or "",
+        "lat": round(point.y, 6) if point is not None else None,
+        "lon": round(point.x, 6) if point is not None else None,
+        "accuracy": location.point_accuracy,
+    }
+
+
 def service_values(service: Service) -> dict[str, Any]:
     """The service's editable values as JSON-ready data, in the shapes a ChangeRequest stores.
 
     {"name": {"de": …}, "description": {…}, "url": "", "email": "",
      "phones": [{"number", "extension", "type"}], "hours": [{"byday", "opens_at", "closes_at", "attending_type"}],
-     "languages": ["ar", "de"]}; lists sorted, so equal values compare equal.
+     "languages": ["ar", "de"], "place": see place_value}; lists sorted, so equal values compare equal.
     """
     return {
         "name": dict(service.name or {}),
@@ -175,6 +218,7 @@ def service_values(service: Service) -> dict[str, Any]:
         "phones": sort_phones([phone_value(p) for p in Phone.objects.filter(service=service)]),
         "hours": sort_slots([slot_value(s) for s in editable_slots(service)]),
         "languages": sorted(Language.objects.filter(service=service).values_list("code", flat=True)),
+        "place": place_value(service),
     }
 
 
@@ -247,8 +291,42 @@ def _apply(service: Service, values: dict[str, Any], *, user: AnyUser | None, re
             _stamp(language, user=user, reason=reason)
             language.save()
 
+    if values.get("place") is not None:
+        _apply_place(service, values["place"], user=user, reason=reason)
+
     if "name" in values or "description" in values:
         refresh_search_text([service.pk])
+
+
+def _apply_place(service: Service, value: dict[str, Any], *, user: AnyUser | None, reason: str) -> None:
+    """Move the primary place (or give the service one): its point, Gemeinde and street address.
+
+    The street address typed by staff replaces one read off a public page, so its source is cleared.
+    """
+    sal = primary_place(service)
+    if sal is None:
+        location = Location(
+            organization=service.organization, name=dict(service.name or {}), location_type=LocationType.PHYSICAL
+        )
+    else:
+        location = sal.location
+    location.point = Point(value["lon"], value["lat"], srid=4326)
+    location.point_accuracy = value["accuracy"]
+    location.gemeinde_id = value["ags"]
+    _stamp(location, user=user, reason=reason)
+    location.save()
+    if sal is None:
+        sal = ServiceAtLocation(service=service, location=location)
+        _stamp(sal, user=user, reason=reason)
+        sal.save()
+    address = _street_address(location) or Address(location=location)
+    address.address_1 = value["address_1"]
+    address.postal_code = value["postal_code"]
+    address.city = value["city"]
+    address.source = None
+    address.full_clean(exclude=["location", "source"])
+    _stamp(address, user=user, reason=reason)
+    address.save()
 
 
 @dataclass
@@ -256,12 +334,44 @@ class EditOutcome:
     changed: list[str]
     applied: bool
     change_request: ChangeRequest | None = None
+    merged: bool = False
+
+
+def pending_requests(service: Service) -> models.QuerySet[ChangeRequest]:
+    return ChangeRequest.objects.filter(service=service, status=ChangeRequestStatus.PENDING).select_related("author")
+
+
+def own_pending_request(service: Service, user: AnyUser, kind: str = ChangeRequestKind.EDIT) -> ChangeRequest | None:
+    """The user's own request of ``kind`` on the service still waiting for review (a new one is merged into it)."""
+    if not user.is_authenticated:
+        return None
+    return pending_requests(service).filter(author_id=user.pk, kind=kind).first()
+
+
+def _own_pending_or_refuse(service: Service, user: User, kind: str) -> ChangeRequest | None:
+    """Overlapping requests: the user's own pending one of ``kind`` (to merge into), or None; another
+    person's pending request on the same entry refuses the new one, so no review decides on stale values."""
+    pending = list(pending_requests(service).select_for_update(of=("self",)))
+    other = next((change for change in pending if change.author_id != user.pk), None)
+    if other is not None:
+        raise ValidationError(
+            _(
+                "Change #%(id)s by %(author)s on this entry is waiting for a moderator's review. "
+                "Propose yours once it is decided, or ask a moderator of its region."
+            )
+            % {"id": other.pk, "author": who(other.author)}
+        )
+    return next((change for change in pending if change.kind == kind), None)
 
 
 @transaction.atomic
 def submit_service_edit(*, service: Service, user: User, values: dict[str, Any]) -> EditOutcome:
     """An edit from the /manage/ form: applied at once when the user may (see can_apply_directly),
-    else held as a pending ChangeRequest with only the changed fields."""
+    else held as a pending ChangeRequest with only the changed fields.
+
+    The form of someone with a pending proposal starts from it, so a second submission replaces the
+    proposal (kept under the same number); while someone else's proposal waits, a new one is refused.
+    """
     if not services_editable_by(user).filter(pk=service.pk).exists():
         raise PermissionDenied("This service is not one you may edit.")
     service = Service.objects.select_for_update().get(pk=service.pk)
@@ -273,16 +383,23 @@ def submit_service_edit(*, service: Service, user: User, values: dict[str, Any])
         _apply(service, changes, user=user, reason=f"edited by {who(user)} in /manage/ ({', '.join(changes)})")
         log_action(user=user, action=StaffActionKind.SERVICE_EDITED, target=service, detail=", ".join(changes))
         return EditOutcome(changed=list(changes), applied=True)
-    change_request = ChangeRequest.objects.create(
-        service=service, proposed=changes, base={field: current[field] for field in changes}, author_id=user.pk
-    )
+    own = _own_pending_or_refuse(service, user, ChangeRequestKind.EDIT)
+    if own is not None:
+        own.base = {field: own.base.get(field, current[field]) for field in changes}
+        own.proposed = changes
+        own.save(update_fields=["base", "proposed"])
+        change_request = own
+    else:
+        change_request = ChangeRequest.objects.create(
+            service=service, proposed=changes, base={field: current[field] for field in changes}, author_id=user.pk
+        )
     log_action(
         user=user,
         action=StaffActionKind.CHANGE_PROPOSED,
         target=change_request,
-        detail=f"{service}: {', '.join(changes)}",
+        detail=f"{service}: {', '.join(changes)}{' (merged into the pending proposal)' if own else ''}",
     )
-    return EditOutcome(changed=list(changes), applied=False, change_request=change_request)
+    return EditOutcome(changed=list(changes), applied=False, change_request=change_request, merged=own is not None)
 
 
 def _pending_for_review(change_request: ChangeRequest, reviewer: User) -> ChangeRequest:
@@ -303,8 +420,18 @@ def approve_change_request(*, change_request: ChangeRequest, reviewer: User) -> 
     """Apply a pending change to the live record, with its own version in the history, and close it."""
     locked = _pending_for_review(change_request, reviewer)
     service = Service.objects.select_for_update().get(pk=locked.service_id)
-    reason = f"approved change request #{locked.pk}, by {who(reviewer)} (proposed by {who(locked.author)})"
-    _apply(service, locked.proposed, user=reviewer, reason=reason)
+    if locked.is_confirmation:
+        _confirm_service(
+            service,
+            groups=[g for g in locked.proposed.get("groups", []) if g in recorded_groups(service)],
+            whole=bool(locked.proposed.get("whole")),
+            by=locked.author,
+            at=locked.created_at,
+            reason=f"confirmed still correct by {who(locked.author)}, approved by {who(reviewer)} (#{locked.pk})",
+        )
+    else:
+        reason = f"approved change request #{locked.pk}, by {who(reviewer)} (proposed by {who(locked.author)})"
+        _apply(service, locked.proposed, user=reviewer, reason=reason)
     locked.status = ChangeRequestStatus.APPROVED
     locked.reviewer_id = reviewer.pk
     locked.reviewed_at = timezone.now()
@@ -369,11 +496,40 @@ def field_group_verifications(service: Service) -> dict[str, GroupVerification]:
     }
 
 
+@dataclass
+class ConfirmOutcome:
+    """What one "still correct" did: the groups confirmed (or proposed), those skipped as holding nothing."""
+
+    at: datetime
+    groups: list[str]
+    skipped: list[str]
+    change_request: ChangeRequest | None = None
+    merged: bool = False
+
+
+def _confirm_service(
+    service: Service, *, groups: list[str], whole: bool, by: AnyUser | None, at: datetime, reason: str
+) -> None:
+    if whole:
+        service.verification_state = VerificationState.VERIFIED
+        service.last_verified_at = at
+        service.verified_by_id = by.pk if by is not None else None
+        _stamp(service, user=by, reason=reason)
+        service.save(update_fields=["verification_state", "last_verified_at", "verified_by", "updated_at"])
+    for group in groups:
+        FieldGroupVerification.objects.update_or_create(
+            service=service, group=group, defaults={"verified_at": at, "verified_by_id": by.pk if by else None}
+        )
+
+
 @transaction.atomic
-def confirm_still_correct(*, record: Record, user: User, group: str = "") -> datetime:
+def confirm_still_correct(*, record: Record, user: User, group: str = "") -> ConfirmOutcome:
     """One click: the record (with ``group``: one group of its fields) is still correct as of now.
 
-    Confirming a whole service confirms each of its field groups too. Returns the time recorded.
+    Confirming a whole service confirms each of its field groups too — those that hold a fact: a group with
+    nothing recorded is skipped (directory.provenance.recorded_groups), as "checked" would be untrue of it.
+    An editor whose edits wait for review (see can_apply_directly) proposes the confirmation instead: it is
+    held as a ChangeRequest and has no effect until a moderator approves it.
     """
     now = timezone.now()
     if isinstance(record, Service) and not services_editable_by(user).filter(pk=record.pk).exists():
@@ -382,19 +538,61 @@ def confirm_still_correct(*, record: Record, user: User, group: str = "") -> dat
         raise ValidationError({"group": f"Unknown field group {group!r}."})
     if group and not isinstance(record, Service):
         raise ValidationError({"group": "Field groups are confirmed on services."})
-    if not group:
+    if not isinstance(record, Service):
         record.verification_state = VerificationState.VERIFIED
         record.last_verified_at = now
         record.verified_by_id = user.pk
         _stamp(record, user=user, reason="confirmed still correct")
         record.save(update_fields=["verification_state", "last_verified_at", "verified_by", "updated_at"])
-    if isinstance(record, Service):
-        for each in [group] if group else FieldGroup.values:
-            FieldGroupVerification.objects.update_or_create(
-                service=record, group=each, defaults={"verified_at": now, "verified_by_id": user.pk}
-            )
-    log_action(user=user, action=StaffActionKind.CONFIRMED, target=record, detail=group or "whole record")
-    return now
+        log_action(user=user, action=StaffActionKind.CONFIRMED, target=record, detail="whole record")
+        return ConfirmOutcome(at=now, groups=[], skipped=[])
+    service = Service.objects.select_for_update().get(pk=record.pk)
+    wanted = [group] if group else list(FieldGroup.values)
+    recorded = recorded_groups(service)
+    groups = [each for each in wanted if each in recorded]
+    skipped = [each for each in wanted if each not in recorded]
+    whole = not group
+    if not groups and not whole:
+        return ConfirmOutcome(at=now, groups=[], skipped=skipped)
+    if not can_apply_directly(user, service):
+        return _propose_confirmation(service, user=user, groups=groups, whole=whole, skipped=skipped, at=now)
+    _confirm_service(service, groups=groups, whole=whole, by=user, at=now, reason="confirmed still correct")
+    record.refresh_from_db()
+    detail = ", ".join(groups) if not whole else f"whole record ({', '.join(groups) or 'no field group'})"
+    log_action(user=user, action=StaffActionKind.CONFIRMED, target=service, detail=detail)
+    return ConfirmOutcome(at=now, groups=groups, skipped=skipped)
+
+
+def _propose_confirmation(
+    service: Service, *, user: User, groups: list[str], whole: bool, skipped: list[str], at: datetime
+) -> ConfirmOutcome:
+    """Hold an untrusted editor's "still correct" for review, with the values it vouches for."""
+    current = service_values(service)
+    own = _own_pending_or_refuse(service, user, ChangeRequestKind.CONFIRM)
+    if own is not None:
+        groups = sorted(set(groups) | set(own.proposed.get("groups", [])), key=list(FieldGroup.values).index)
+        whole = whole or bool(own.proposed.get("whole"))
+    base = {field: current[field] for group in groups for field in GROUP_FIELDS[group]}
+    if own is not None:
+        own.proposed = {"whole": whole, "groups": groups}
+        own.base = base
+        own.save(update_fields=["proposed", "base"])
+        change_request = own
+    else:
+        change_request = ChangeRequest.objects.create(
+            service=service,
+            kind=ChangeRequestKind.CONFIRM,
+            proposed={"whole": whole, "groups": groups},
+            base=base,
+            author_id=user.pk,
+        )
+    log_action(
+        user=user,
+        action=StaffActionKind.CHANGE_PROPOSED,
+        target=change_request,
+        detail=f"{service}: still correct ({'whole record, ' if whole else ''}{', '.join(groups) or 'no field group'})",
+    )
+    return ConfirmOutcome(at=at, groups=groups, skipped=skipped, change_request=change_request, merged=own is not None)
 
 
 # --- Problem reports ------------------------------------------------------------------------------------

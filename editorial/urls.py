@@ -39,5 +39,6 @@ urlpatterns = [
     path("changes/<str:change_id>/approve/", views.change_approve, name="change-approve"),
     path("changes/<str:change_id>/reject/", views.change_reject, name="change-reject"),
     path("freshness/", views.freshness, name="freshness"),
+    path("unmet/", views.unmet_searches, name="unmet"),
     path("actions/", views.staff_actions, name="actions"),
 ]

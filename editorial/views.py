@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -19,10 +20,12 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -30,7 +33,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from directory.models import ProblemReportStatus, Service, record_by_id
+from directory.models import PointAccuracy, ProblemReportStatus, Service, record_by_id
+from directory.provenance import recorded_groups
 from directory.translation import LANGUAGE_CODES
 from editorial import auth
 from editorial.forms import (
@@ -44,7 +48,7 @@ from editorial.forms import (
     format_phones,
 )
 from editorial.freshness import NO_KREIS, freshness_dashboard
-from editorial.models import ChangeRequestStatus, FieldGroup
+from editorial.models import ChangeRequestKind, ChangeRequestStatus, FieldGroup
 from editorial.permissions import (
     Role,
     can_apply_directly,
@@ -57,6 +61,7 @@ from editorial.permissions import (
     saved_services_of,
     services_editable_by,
     staff_actions_visible_to,
+    unmet_searches_visible_to,
 )
 from editorial.services import (
     add_note,
@@ -65,6 +70,8 @@ from editorial.services import (
     decide_problem_report,
     delete_note,
     field_group_verifications,
+    own_pending_request,
+    pending_requests,
     reject_change_request,
     restore_service_version,
     save_service,
@@ -156,6 +163,8 @@ def paginate(request: HttpRequest, queryset: QuerySet[Any], size: int = PAGE_SIZ
 
 
 def field_label(field: str) -> str:
+    if field == "place":
+        return _("Place")
     form_field = ServiceEditForm.base_fields.get(field)
     return str(form_field.label) if form_field is not None and form_field.label else field
 
@@ -170,7 +179,24 @@ def display_value(field: str, value: Any) -> str:
         return format_hours(value)
     if field == "languages":
         return format_languages(value)
+    if field == "place":
+        return format_place(value)
     return str(value)
+
+
+def format_place(place: dict[str, Any] | None) -> str:
+    """ "Musterstraße 1, 45127 Essen" and where the map puts it: exact, or the middle of the postcode or town."""
+    if not place:
+        return ""
+    address = ", ".join(
+        part for part in (place["address_1"], f"{place['postal_code']} {place['city']}".strip()) if part
+    )
+    where = {
+        PointAccuracy.EXACT: _("exact point"),
+        PointAccuracy.POSTCODE: _("middle of the postcode area"),
+        PointAccuracy.MUNICIPALITY: _("middle of the town"),
+    }.get(place["accuracy"], "")
+    return f"{address}\n{place['lat']}, {place['lon']} ({where})"
 
 
 # --- Sign-in --------------------------------------------------------------------------------------------
@@ -443,10 +469,12 @@ def _editable_service(request: HttpRequest, service_id: str) -> Service:
 def service_overview(request: HttpRequest, service_id: str) -> HttpResponse:
     service = _editable_service(request, service_id)
     values = service_values(service)
+    recorded = recorded_groups(service)
+    confirmed = field_group_verifications(service)
     context = {
         "service": service,
         "values": [(field_label(field), display_value(field, value)) for field, value in values.items()],
-        "groups": [(group, field_group_verifications(service).get(group.value)) for group in FieldGroup],
+        "groups": [(group, confirmed.get(group.value), group.value in recorded) for group in FieldGroup],
         "pending": list(
             change_requests_visible_to(request.user)
             .filter(service=service, status=ChangeRequestStatus.PENDING)
@@ -460,18 +488,31 @@ def service_overview(request: HttpRequest, service_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @manage_page(Role.EDITOR, Role.MODERATOR)
 def service_edit(request: HttpRequest, service_id: str) -> HttpResponse:
+    """The staff form; someone whose earlier proposal waits sees it in the form, and saving replaces it."""
     service = _editable_service(request, service_id)
+    user = signed_in_user(request)
     current = service_values(service)
-    form = ServiceEditForm(request.POST or None, initial=ServiceEditForm.initial_from(current))
+    applies_directly = can_apply_directly(user, service)
+    own = None if applies_directly else own_pending_request(service, user)
+    start = {**current, **own.proposed} if own is not None else current
+    form = ServiceEditForm(
+        request.POST or None, initial=ServiceEditForm.initial_from(start), current_place=current["place"]
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                outcome = submit_service_edit(service=service, user=signed_in_user(request), values=form.values())
+                outcome = submit_service_edit(service=service, user=user, values=form.values())
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                if outcome.change_request is not None:
+                if outcome.change_request is not None and outcome.merged:
+                    messages.success(
+                        request,
+                        _("Your waiting change #%(id)s now holds what you saved; it still waits for review.")
+                        % {"id": outcome.change_request.pk},
+                    )
+                elif outcome.change_request is not None:
                     messages.success(
                         request,
                         _("Your change (#%(id)s) waits for a moderator's review.") % {"id": outcome.change_request.pk},
@@ -482,23 +523,51 @@ def service_edit(request: HttpRequest, service_id: str) -> HttpResponse:
                     messages.info(request, _("Nothing was changed."))
                 return redirect("editorial:service", service_id=service.pk)
         status = 400
-    context = {"service": service, "form": form, "applies_directly": can_apply_directly(request.user, service)}
+    others = [c for c in pending_requests(service) if c.author_id != user.pk]
+    context = {
+        "service": service,
+        "form": form,
+        "applies_directly": applies_directly,
+        "own_pending": own,
+        "others_pending": others,
+    }
     return page(request, "service_edit.html", context, status=status)
+
+
+def group_labels(groups: list[str]) -> str:
+    return ", ".join(str(FieldGroup(group).label) for group in groups)
 
 
 @require_POST
 @manage_page(Role.EDITOR, Role.MODERATOR)
 def service_confirm(request: HttpRequest, service_id: str) -> HttpResponse:
-    """One click: the whole entry (or one field group: ``group``) is still correct."""
+    """One click: the whole entry (or one field group: ``group``) is still correct — or, for an editor whose
+    changes are reviewed, a confirmation proposed for review. Groups with nothing recorded are named, not confirmed."""
     service = _editable_service(request, service_id)
     group = request.POST.get("group", "")
     if group and group not in FieldGroup.values:
         return forbidden(request, _("Unknown field group."), status=400)
-    confirm_still_correct(record=service, user=signed_in_user(request), group=group)
-    if group:
+    try:
+        outcome = confirm_still_correct(record=service, user=signed_in_user(request), group=group)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(safe_next(request, reverse("editorial:service", args=[service.pk])))
+    if outcome.change_request is not None:
+        messages.success(
+            request,
+            _("Your confirmation (#%(id)s) waits for a moderator's review; until then nothing is marked as checked.")
+            % {"id": outcome.change_request.pk},
+        )
+    elif group and outcome.groups:
         messages.success(request, _("Confirmed: %(group)s still correct.") % {"group": FieldGroup(group).label})
-    else:
+    elif not group:
         messages.success(request, _("Confirmed: the entry is still correct."))
+    if outcome.skipped:
+        messages.warning(
+            request,
+            _("Not marked as checked, because nothing is recorded for them yet: %(groups)s.")
+            % {"groups": group_labels(outcome.skipped)},
+        )
     return HttpResponseRedirect(safe_next(request, reverse("editorial:service", args=[service.pk])))
 
 
@@ -560,13 +629,23 @@ def changes(request: HttpRequest) -> HttpResponse:
     else:
         status = "all"
     statuses = [("all", _("all")), *((s.value, s.label) for s in ChangeRequestStatus)]
+    listed = paginate(request, queryset)
+    for change in listed:
+        change.summary = change_summary(change)
     context = {
-        "changes": paginate(request, queryset),
+        "changes": listed,
         "status": status,
         "statuses": statuses,
         "query": urlencode({"status": status}) + "&",
     }
     return page(request, "changes.html", context)
+
+
+def change_summary(change: Any) -> str:
+    """What a request is about, in the staff's words: the fields it changes, or the groups it confirms."""
+    if change.kind == ChangeRequestKind.CONFIRM:
+        return f"{change.get_kind_display()}: {group_labels(change.proposed.get('groups', []))}".rstrip(": ")
+    return ", ".join(field_label(field) for field in change.proposed)
 
 
 def _visible_change(request: HttpRequest, change_id: str) -> Any:
@@ -580,6 +659,8 @@ def _visible_change(request: HttpRequest, change_id: str) -> Any:
 def _change_page(request: HttpRequest, change: Any, reject_form: RejectForm, status: int = 200) -> HttpResponse:
     """A change request beside the values it started from and the values now, with the decision forms."""
     current = service_values(change.service)
+    # A confirmation vouches for the values its author saw: shown as "before" and "proposed" alike.
+    proposed = change.base if change.kind == ChangeRequestKind.CONFIRM else change.proposed
     fields = [
         {
             "field": field_label(field),
@@ -588,10 +669,12 @@ def _change_page(request: HttpRequest, change: Any, reject_form: RejectForm, sta
             "current": display_value(field, current[field]),
             "changed_since": change.is_pending and field in change.base and change.base[field] != current[field],
         }
-        for field, value in change.proposed.items()
+        for field, value in proposed.items()
     ]
     can_review = change.is_pending and change_requests_reviewable_by(request.user).filter(pk=change.pk).exists()
     context = {"change": change, "fields": fields, "can_review": can_review, "reject_form": reject_form}
+    if change.kind == ChangeRequestKind.CONFIRM:
+        context["confirmed_groups"] = group_labels(change.proposed.get("groups", []))
     return page(request, "change.html", context, status=status)
 
 
@@ -683,3 +766,29 @@ def staff_actions(request: HttpRequest) -> HttpResponse:
         "query": urlencode({"user": username}) + "&",
     }
     return page(request, "actions.html", context)
+
+
+# --- What people looked for and did not find ------------------------------------------------------------
+
+UNMET_ROWS = 200
+
+
+@require_safe
+@manage_page(Role.EDITOR, Role.MODERATOR)
+def unmet_searches(request: HttpRequest) -> HttpResponse:
+    """Searches that found nothing in the user's Kreise, most frequent first: needs the directory does not meet."""
+    today = timezone.localdate()
+    recent, year = today - timedelta(days=30), today - timedelta(days=365)
+    rows = (
+        unmet_searches_visible_to(request.user)
+        .filter(day__gt=year)
+        .values("query", "language", "kreis__name")
+        .annotate(
+            last_30=Coalesce(Sum("count", filter=Q(day__gt=recent)), 0),
+            last_365=Sum("count"),
+        )
+        .order_by("-last_30", "-last_365", "query")
+    )
+    shown = list(rows[: UNMET_ROWS + 1])
+    context = {"rows": shown[:UNMET_ROWS], "more": len(shown) > UNMET_ROWS, "languages": dict(settings.LANGUAGES)}
+    return page(request, "unmet.html", context)

@@ -43,8 +43,8 @@ from directory.models import (
 )
 from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
+from directory.services import count_unmet_search, report_rate_limited
 from directory.services import report_problem as file_problem_report
-from directory.services import report_rate_limited
 from directory.translation import Translated, translate
 from public.display import (
     Card,
@@ -240,6 +240,8 @@ def search(request: HttpRequest) -> HttpResponse:
     page = paginator.page(page_number)
     services = page.object_list if params.open_now else list(services_for_display(page.object_list))  # type: ignore[arg-type]
     cards = [make_card(s, now) for s in services]
+    if not cards and params.q and not errors:
+        count_unmet_search(text=params.q, language=request.LANGUAGE_CODE, place=place)
     context = {
         "params": params,
         "errors": errors,

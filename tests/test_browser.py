@@ -338,3 +338,113 @@ def test_the_slip_has_no_serious_accessibility_violations(site_url, page, lang, 
     page.goto(site_url + slip_path(lang, slip_services, SLIP_APPOINTMENT))
     violations = axe_violations(page)
     assert not violations, json.dumps([(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in violations])
+
+
+# --- The staff area on a phone ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def staff(django_db_blocker) -> Iterator[dict]:
+    """An untrusted editor (lena) with a long-named service, her waiting change and an unmet search, and an
+    administrator (ines) with an authenticator app — committed so that the server process sees them."""
+    from django.contrib.auth.models import User
+
+    from directory.models import Kreis, UnmetSearch
+    from editorial.models import ChangeRequest, EditorMembership, StaffAction
+    from tests.editorial_helpers import PASSWORD, totp_device
+
+    with django_db_blocker.unblock():
+        service = factories.office(
+            name="Kommunales Integrationszentrum Quellkreis mit einem sehr langen Namen ohne Umbruchmöglichkeit",
+            service_type="ki",
+            street="Nassauerallee 15-23",
+            postcode="47533",
+            ags=factories.KLEVE,
+            areas=[factories.KLEVE[:5]],
+            email="integrationszentrum-quellkreis@beispiel-kreisverwaltung.example.org",
+            url="https://www.beispiel-kreisverwaltung.example.org/integration/kommunales-integrationszentrum",
+        )
+        factories.phone(service=service, number="02821 594-0")
+        lena = User.objects.create_user("lena", "lena@example.org", PASSWORD)
+        EditorMembership.objects.create(user=lena, organization=service.organization)
+        ines = User.objects.create_superuser("ines", "ines@example.org", PASSWORD)
+        totp_device(ines)
+        change = ChangeRequest.objects.create(
+            service=service,
+            proposed={"email": "neue-adresse-des-integrationszentrums@beispiel-kreisverwaltung.example.org"},
+            base={"email": service.email},
+            author=lena,
+        )
+        unmet = UnmetSearch.objects.create(
+            query="курси німецької мови для дорослих у вечірній час",
+            language="uk",
+            kreis=Kreis.objects.get(ags=factories.KLEVE[:5]),
+            day=dt.date.today(),
+        )
+    yield {"service": service, "lena": lena, "ines": ines, "change": change}
+    with django_db_blocker.unblock():
+        location = service.service_at_locations.get().location
+        organization = service.organization
+        unmet.delete()
+        service.delete()
+        location.delete()
+        organization.delete()
+        StaffAction.objects.filter(username__in=["lena", "ines"]).delete()
+        lena.delete()
+        ines.delete()
+
+
+def sign_in_in_browser(page, site_url: str, username: str, token: str | None = None) -> None:
+    from tests.editorial_helpers import PASSWORD
+
+    page.goto(f"{site_url}/accounts/login/?next=/manage/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    if token is not None:
+        page.fill("#id_token", token)
+        page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{site_url}/manage/")
+
+
+def test_staff_pages_fit_a_390_px_phone(site_url, page, staff):
+    """The dashboard, the edit form, review and lists: no sideways scrolling on a small phone."""
+    from tests.editorial_helpers import totp_device, totp_token
+
+    service, change = staff["service"].pk, staff["change"].pk
+    too_wide = {}
+
+    def check(paths: list[str]) -> None:
+        for path in paths:
+            response = page.goto(f"{site_url}{path}")
+            assert response is not None and response.status == 200, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                too_wide[path] = width
+
+    sign_in_in_browser(page, site_url, "lena")
+    check(
+        [
+            "/manage/",
+            f"/manage/services/{service}/",
+            f"/manage/services/{service}/edit/",
+            "/manage/services/",
+            "/manage/changes/?status=all",
+            f"/manage/changes/{change}/",
+            "/manage/freshness/",
+            "/manage/unmet/",
+        ]
+    )
+    page.context.clear_cookies()
+    sign_in_in_browser(page, site_url, "ines", totp_token(totp_device(staff["ines"])))
+    check(
+        [
+            "/manage/",
+            f"/manage/changes/{change}/",
+            "/manage/reports/?status=all",
+            "/manage/actions/",
+            "/manage/unmet/",
+            f"/manage/services/{service}/history/",
+        ]
+    )
+    assert too_wide == {}

@@ -64,6 +64,15 @@ def edit_data(service: Service, **changes: str) -> dict[str, str]:
     data = {f"name_{code}": text for code, text in values["name"].items()}
     data.update({f"description_{code}": text for code, text in values["description"].items()})
     data.update(url=values["url"], email=values["email"], phones="", hours="", languages="")
+    place = values["place"] or {}
+    exact = place.get("accuracy") == "exact"
+    data.update(
+        address_1=place.get("address_1", ""),
+        postal_code=place.get("postal_code", ""),
+        city=place.get("city", ""),
+        latitude=str(place["lat"]) if exact else "",
+        longitude=str(place["lon"]) if exact else "",
+    )
     data.update(changes)
     return data
 
@@ -124,6 +133,7 @@ MATRIX = [
     ),
     ("restore", "post", "/manage/services/{kleve}/history/{old}/restore/", {}, (302, 403, 403, 404, 302, 302)),
     ("changes", "get", "/manage/changes/", None, (302, 403, 200, 200, 200, 200)),
+    ("searches without results", "get", "/manage/unmet/", None, (302, 403, 200, 200, 200, 200)),
     ("erik's change", "get", "/manage/changes/{change}/", None, (302, 403, 200, 404, 200, 200)),
     ("approve", "post", "/manage/changes/{change}/approve/", {}, (302, 403, 403, 403, 302, 302)),
     ("reject", "post", "/manage/changes/{change}/reject/", {"reason": "Quelle?"}, (302, 403, 403, 403, 302, 302)),
@@ -463,10 +473,12 @@ def test_a_public_report_lands_in_the_queue_of_the_services_region_only(
 
 def test_every_editorial_write_is_in_the_staff_log_which_only_admins_read(client, alice, erik, kleve_service):
     sign_in(client, erik)
-    client.post(f"/manage/services/{kleve_service.pk}/confirm/")
+    client.post(f"/manage/services/{kleve_service.pk}/confirm/")  # waits for review: proposed
     client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, email="a@kreis-kleve.de"))
+    make_trusted(erik)
+    client.post(f"/manage/services/{kleve_service.pk}/confirm/")
     actions = list(StaffAction.objects.filter(user=erik).values_list("action", flat=True))
-    assert sorted(actions) == ["change-proposed", "confirmed"]
+    assert sorted(actions) == ["change-proposed", "change-proposed", "confirmed"]
     assert client.get("/manage/actions/").status_code == 403
     sign_in(client, alice)
     log = client.get("/manage/actions/").content.decode()
@@ -519,7 +531,8 @@ def test_the_list_pages_take_a_fixed_number_of_queries(client, world, alice, car
         report_problem(service=service, text=f"Fehler Nummer {number}", contact="", client_ip=f"192.0.2.{number}")
         SavedService.objects.create(user=carol, service=service)
         PrivateNote.objects.create(author=carol, service=service, text=f"Notiz {number}")
-        ChangeRequest.objects.create(service=kleve_service, proposed={"email": f"{number}@x.de"}, author=erik)
+        own = factories.service(name=f"Quellangebot A {number}", organization=kleve_service.organization)
+        ChangeRequest.objects.create(service=own, proposed={"email": f"{number}@x.de"}, author=erik)
         StaffAction.objects.create(user=erik, username="erik", action="confirmed", target_repr=str(service))
     assert counts() == expected
 

@@ -14,14 +14,25 @@ from directory.services import report_problem
 from editorial.models import FieldGroup, FieldGroupVerification
 from editorial.services import field_group_verifications
 from tests import factories
-from tests.editorial_helpers import KLEVE, sign_in
+from tests.editorial_helpers import KLEVE, make_trusted, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 # The named users and services (alice comes from conftest).
 pytest_plugins = ["tests.editorial_fixtures"]
 
 
-def test_confirming_a_service_sets_its_dates_and_those_of_every_field_group(client, erik, kleve_service):
+@pytest.fixture
+def recorded(kleve_service) -> Service:
+    """The Kleve service with a fact in each field group: a phone, opening hours, a language."""
+    factories.phone(service=kleve_service, number="02821 594-0")
+    factories.schedule(service=kleve_service)
+    factories.language(service=kleve_service, code="ar")
+    return kleve_service
+
+
+def test_confirming_a_service_sets_its_dates_and_those_of_every_field_group(client, erik, recorded):
+    kleve_service = recorded
+    make_trusted(erik)
     sign_in(client, erik)
     before = timezone.now()
     response = client.post(f"/manage/services/{kleve_service.pk}/confirm/", {"next": "/manage/freshness/"})
@@ -35,7 +46,9 @@ def test_confirming_a_service_sets_its_dates_and_those_of_every_field_group(clie
     assert groups["contact"].verified_at == kleve_service.last_verified_at and groups["contact"].verified_by == erik
 
 
-def test_confirming_one_field_group_leaves_the_rest_alone(client, erik, kleve_service):
+def test_confirming_one_field_group_leaves_the_rest_alone(client, erik, recorded):
+    kleve_service = recorded
+    make_trusted(erik)
     sign_in(client, erik)
     assert client.post(f"/manage/services/{kleve_service.pk}/confirm/", {"group": "contact"}).status_code == 302
     kleve_service.refresh_from_db()
@@ -50,7 +63,8 @@ def test_confirming_one_field_group_leaves_the_rest_alone(client, erik, kleve_se
     assert client.post(f"/manage/services/{kleve_service.pk}/confirm/", {"group": "colour"}).status_code == 400
 
 
-def test_the_public_page_can_say_when_the_phone_number_was_confirmed(erik, kleve_service):
+def test_the_public_page_can_say_when_the_phone_number_was_confirmed(erik, recorded):
+    kleve_service = recorded
     FieldGroupVerification.objects.create(
         service=kleve_service,
         group="contact",

@@ -67,8 +67,10 @@ from directory.models.provenance import (
 from directory.models.reports import (
     PROBLEM_REPORT_MAX_LENGTH,
     PROBLEM_REPORT_MIN_LENGTH,
+    UNMET_QUERY_MAX_LENGTH,
     ProblemReport,
     ProblemReportStatus,
+    UnmetSearch,
 )
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "PROBLEM_REPORT_MIN_LENGTH",
     "SERVICE_ORDERING",
     "TERM_FILTERS",
+    "UNMET_QUERY_MAX_LENGTH",
     "Accessibility",
     "Address",
     "AddressType",
@@ -129,6 +132,7 @@ __all__ = [
     "Taxonomy",
     "TaxonomyTerm",
     "TaxonomyTermQuerySet",
+    "UnmetSearch",
     "VerificationState",
     "Weekday",
     "ags_levels",

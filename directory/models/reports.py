@@ -1,4 +1,4 @@
-"""What visitors tell us: problem reports on a service, kept for moderation."""
+"""What visitors tell us: problem reports on a service, kept for moderation; and what they looked for in vain."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
+from directory.models.catalogue import Service
+from directory.models.geography import Kreis
+
 if TYPE_CHECKING:
     pass
-
-from directory.models.catalogue import Service
 
 # --- What visitors tell us ------------------------------------------------------------------------------
 
@@ -72,3 +73,43 @@ class ProblemReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}: {self.text[:60]}"
+
+
+# --- What visitors looked for and did not find ------------------------------------------------------------
+
+UNMET_QUERY_MAX_LENGTH = 100
+
+
+class UnmetSearch(models.Model):
+    """How many searches for these words found nothing, per UI language, Kreis and day: a list of unmet needs.
+
+    Only the normalised words are kept (see services.count_unmet_search) — no address, cookie, account or time
+    of day, so a row cannot be tied to a visitor. Rows older than 13 months are deleted (prune_unmet_searches).
+    """
+
+    query = models.CharField(max_length=UNMET_QUERY_MAX_LENGTH)
+    language = models.CharField(max_length=7, help_text="The page language the search was made in")
+    kreis = models.ForeignKey(
+        Kreis, on_delete=models.CASCADE, null=True, blank=True, related_name="+", help_text="Of the place given, if any"
+    )
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-day", "query"]
+        indexes = [models.Index(fields=["kreis", "day"], name="unmet_search_kreis_day")]
+        constraints = [
+            # One counter per query, language, Kreis (none counts as one value) and day: the upsert adds to it.
+            models.UniqueConstraint(
+                fields=["query", "language", "kreis", "day"], name="unmet_search_once", nulls_distinct=False
+            ),
+            # Normalised words only: never empty, never longer than the cut.
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("query"), UNMET_QUERY_MAX_LENGTH) & ~Q(query=""),
+                name="unmet_search_query_normalised",
+            ),
+            models.CheckConstraint(condition=Q(count__gte=1), name="unmet_search_counts_something"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.query!r} ({self.language}, {self.kreis_id or '-'}) × {self.count}"
