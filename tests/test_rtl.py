@@ -236,6 +236,18 @@ def test_the_slip_keeps_german_in_the_german_column(client: Client, lang, german
     assert heading is not None and ' · <span lang="de" dir="ltr" class="de">Laufzettel</span>' in heading.group(1)
 
 
+@pytest.mark.parametrize("lang", RTL)
+def test_the_other_public_pages_isolate_latin_runs_too(client: Client, lang, german_only):
+    for path in (
+        f"/{lang}/",
+        f"/{lang}/map/?need=training",
+        f"/{lang}/organizations/{german_only.organization_id}/",
+        f"/{lang}/services/{german_only.pk}/report/",
+    ):
+        html = client.get(path).content.decode()
+        assert unisolated_latin(html) == [], path
+
+
 # --- Contact -----------------------------------------------------------------------------------------------
 
 
