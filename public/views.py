@@ -409,12 +409,14 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
 
 def directions_url(location: Location) -> str:
     """Directions to the door: by the street address where one is known (a routing service finds the
-    house even when our point is only the postcode's centre), else to the point."""
+    house even when our point is only the postcode's centre), else to the point if it is the place itself.
+    A point that only stands for the postcode or the town gets no directions: they would lead a newcomer
+    to the middle of the town."""
     address = next(iter(location.street_addresses), None)
     if address is not None:
         text = f"{address.address_1}, {address.postal_code} {address.city}".replace("  ", " ")
         return f"https://www.openstreetmap.org/search?query={quote(text)}"
-    if location.point is not None:
+    if location.point is not None and not location.is_approximate:
         y, x = location.point.y, location.point.x
         return f"https://www.openstreetmap.org/directions?route=%3B{y:.5f}%2C{x:.5f}"
     return ""

@@ -272,6 +272,18 @@ def test_the_card_names_the_service_type_once(client: Client):
     assert "Migrationsberatung" in visible(counselling), "a type the name does not say is named"
 
 
+def test_directions_lead_to_the_street_or_an_exact_point_never_to_the_middle_of_the_town(client: Client):
+    by_street = factories.office(
+        name="Quellamt Straße", street="Quellweg 3", postcode="45127", point_accuracy="postcode"
+    )
+    exact = factories.office(name="Quellamt Punkt")
+    town_only = factories.office(name="Quellamt Stadt", point_accuracy="municipality")
+    html = client.get(f"/de/services/{by_street.pk}/").content.decode()
+    assert "openstreetmap.org/search?query=Quellweg%203%2C%2045127%20Essen" in html
+    assert "openstreetmap.org/directions?route=" in client.get(f"/de/services/{exact.pk}/").content.decode()
+    assert "openstreetmap.org" not in client.get(f"/de/services/{town_only.pk}/").content.decode()
+
+
 def test_the_vcard_holds_every_known_contact_path(client: Client, german_only):
     german_only.url = "https://quellhilfe.example/beratung"
     german_only.save()
