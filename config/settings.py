@@ -166,6 +166,10 @@ LANGUAGES = [
 LOCALE_PATHS = [BASE_DIR / "directory" / "locale"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
+# Number formats per locale (config/formats/<lang>/formats.py, else Django's): see config/formats/ar.
+FORMAT_MODULE_PATH = ["config.formats"]
+# No thousands grouping: postcodes, years and house numbers would be grouped too ("45,127").
+USE_THOUSAND_SEPARATOR = False
 USE_TZ = True
 
 STATIC_URL = "/static/"

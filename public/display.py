@@ -12,6 +12,8 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import formats
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from directory import hours
@@ -27,7 +29,7 @@ from directory.models import (
     ServiceAtLocation,
 )
 from directory.provenance import fallback_organization
-from directory.translation import Translated, translate
+from directory.translation import FALLBACK_LANGUAGE, Translated, for_page, translate
 
 
 def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
@@ -123,6 +125,14 @@ class Card:
     fallback: Organization | None = None
     fallback_phones: list[str] = field(default_factory=list)
 
+    @property
+    def type_in_name(self) -> bool:
+        """Whether the name already says what kind of office it is ("Jobcenter Essen"): then the card does
+        not name the type a second time."""
+        term = self.service.service_type
+        name = self.name.text.casefold()
+        return term is not None and any(text and text.casefold() in name for text in term.name.values())
+
 
 def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
     places = [sal.location for sal in service.service_at_locations.all()]
@@ -149,8 +159,10 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
 
 
 def area_reason(service: Service, levels: list[str]) -> str:
-    """Why a service is responsible for the place: the area of its that covers it, in words."""
+    """Why a service is responsible for the place: the area of its that covers it, in words (the area's
+    German name marked as German on pages in other languages)."""
     for area in sorted(service.service_areas.all(), key=lambda a: -len(a.ags)):
         if area.ags in levels and not area.excludes:
-            return _("Responsible for %(area)s") % {"area": area.name or area.ags}
+            area_name = for_page(Translated(area.name or area.ags, FALLBACK_LANGUAGE, False))
+            return mark_safe(escape(_("Responsible for %(area)s")) % {"area": area_name})  # noqa: S308 - escaped
     return ""

@@ -36,7 +36,7 @@ from directory import hours
 from directory.models import Location, Organization, Service
 from directory.places import single_line
 from directory.provenance import Provenance, fact_provenance, fallback_organization
-from directory.translation import Translated, translate
+from directory.translation import Translated, join_list, translate
 from public.display import place_schedules, services_for_display
 
 MAX_SERVICES = 10
@@ -52,8 +52,6 @@ LANGUAGE_IN_GERMAN = {
     "ru": "Russisch",
     "tr": "Türkisch",
 }
-# How the slip joins a list ("Anschrift, Telefon: laut …"; weekday, date, time): Arabic script has its own comma.
-LIST_SEPARATOR = {"ar": "، ", "fa": "، "}
 INTERPRETER_LINE = "Ich spreche {language}. Bitte organisieren Sie eine Dolmetscherin oder einen Dolmetscher."
 
 
@@ -125,7 +123,7 @@ def appointment_when(values: dict[str, Any], language: str) -> str:
             ]
         if values.get("time"):
             parts.append(values["time"].strftime("%H:%M") + (" Uhr" if language == "de" else ""))
-    return LIST_SEPARATOR.get(language, ", ").join(parts)
+    return join_list(parts, language)
 
 
 def slip_query(ids: list[str], details: dict[str, str], **extra: str) -> str:
@@ -226,8 +224,7 @@ def sources_by_page(provenance: list[Provenance], language: str) -> list[tuple[s
     groups: dict[str, list[str]] = {}
     for fact in provenance:
         groups.setdefault(fact.text, []).append(str(fact.label))
-    separator = LIST_SEPARATOR.get(language, ", ")
-    return [(separator.join(labels), text) for text, labels in groups.items()]
+    return [(join_list(labels, language), text) for text, labels in groups.items()]
 
 
 def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEntry:

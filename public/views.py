@@ -32,8 +32,11 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from directory import hours
+from directory.filters import YES_NO_FILTERS
 from directory.models import (
+    TERM_FILTERS,
     Gemeinde,
+    JobcenterForm,
     Location,
     Organization,
     Service,
@@ -45,7 +48,7 @@ from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
 from directory.services import count_unmet_search, report_rate_limited
 from directory.services import report_problem as file_problem_report
-from directory.translation import Translated, translate
+from directory.translation import Translated, language_name, translate
 from public.display import (
     Card,
     OpeningText,
@@ -57,6 +60,7 @@ from public.display import (
     services_for_display,
 )
 from public.search import parse_search_params, search_services
+from public.vcard import contact_paths, vcard
 
 PAGE_SIZE = 20
 # Service types in the order a newcomer needs them on "who is responsible for me".
@@ -263,7 +267,7 @@ FILTER_LABELS = {
     "q": gettext_lazy("Text"),
     "plz": gettext_lazy("Place"),
     "need": gettext_lazy("Need"),
-    "language": gettext_lazy("Language"),
+    "language": gettext_lazy("Language spoken"),
     "open_now": gettext_lazy("Open now"),
     "free": gettext_lazy("Free of charge"),
     "walk_in": gettext_lazy("Walk-in"),
@@ -275,9 +279,13 @@ FILTER_LABELS = {
 }
 
 
-def active_filters(request: HttpRequest) -> list[tuple[str, str, str]]:
-    """(label, value, URL without it): each current filter can be removed on its own."""
-    filters = []
+def active_filters(request: HttpRequest) -> list[tuple[str, str | Translated, str]]:
+    """(label, value, URL without it): each current filter can be removed on its own.
+
+    A filter's value is shown as the visitor knows it: a category, language or form by its name in the page's
+    language, never by its code; a yes/no filter by its label alone.
+    """
+    filters: list[tuple[str, str | Translated, str]] = []
     for name, label in FILTER_LABELS.items():
         value = param(request, name)
         if not value:
@@ -285,8 +293,22 @@ def active_filters(request: HttpRequest) -> list[tuple[str, str, str]]:
         query = request.GET.copy()
         query.pop(name, None)
         query.pop("page", None)
-        filters.append((str(label), value, f"?{query.urlencode()}"))
+        filters.append((str(label), filter_value_name(name, value), f"?{query.urlencode()}"))
     return filters
+
+
+def filter_value_name(name: str, value: str) -> str | Translated:
+    """The name of a filter's value in the page's language ("" for yes/no filters: their label says it)."""
+    if name in TERM_FILTERS:
+        term = TaxonomyTerm.objects.filter(taxonomy__key=TERM_FILTERS[name], code=value).first()
+        return translate(term.name) if term is not None else value[:40]
+    if name == "language":
+        return language_name(value.lower())
+    if name == "jobcenter_form":
+        return str(dict(JobcenterForm.choices).get(value, value[:40]))
+    if name in ("open_now", *YES_NO_FILTERS):
+        return ""
+    return value if len(value) <= 40 else f"{value[:39]}…"
 
 
 def page_query(request: HttpRequest) -> str:
@@ -378,53 +400,38 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
         "cost_options": list(service.cost_options.all()),
         "map_points": map_points,
         "booking_links": sorted({s.schedule_link for s in service_schedules(service) if s.schedule_link}),
-        "service_areas": [a for a in service.service_areas.all() if not a.excludes],
         "provenance": fact_provenance(service),
+        "vcard_offered": bool(contact_paths(service)),
+        "language_names": [language_name(code) for code in card.languages],
+        "documents": [translate(d.document) for d in service.required_documents.all()],
+        "service_area_names": [a.name or a.ags for a in service.service_areas.all() if not a.excludes],
     }
     return render(request, "public/service.html", context)
 
 
 def directions_url(location: Location) -> str:
     """Directions to the door: by the street address where one is known (a routing service finds the
-    house even when our point is only the postcode's centre), else to the point."""
+    house even when our point is only the postcode's centre), else to the point if it is the place itself.
+    A point that only stands for the postcode or the town gets no directions: they would lead a newcomer
+    to the middle of the town."""
     address = next(iter(location.street_addresses), None)
     if address is not None:
         text = f"{address.address_1}, {address.postal_code} {address.city}".replace("  ", " ")
         return f"https://www.openstreetmap.org/search?query={quote(text)}"
-    if location.point is not None:
+    if location.point is not None and not location.is_approximate:
         y, x = location.point.y, location.point.x
         return f"https://www.openstreetmap.org/directions?route=%3B{y:.5f}%2C{x:.5f}"
     return ""
-
-
-def vcard_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 @require_safe
 @public_page
 def service_vcard(request: HttpRequest, service_id: str) -> HttpResponse:
     service: Service = get_record(Service, service_id, services_for_display(Service.objects.all()))
-    name = translate(service.name).text
-    lines = [
-        "BEGIN:VCARD",
-        "VERSION:3.0",
-        f"FN:{vcard_escape(name)}",
-        f"ORG:{vcard_escape(translate(service.organization.name, 'de').text)}",
-    ]
-    for phone in service.phones.all():
-        lines.append(f"TEL;TYPE={phone.type.upper()}:{phone.number}")
-    if service.email:
-        lines.append(f"EMAIL:{service.email}")
-    for sal in service.service_at_locations.all():
-        for address in sal.location.addresses.all():
-            lines.append(
-                f"ADR;TYPE=WORK:;;{vcard_escape(address.address_1)};{vcard_escape(address.city)};;"
-                f"{address.postal_code};{address.country}"
-            )
-    lines.append(f"URL:{request.build_absolute_uri(reverse('service', args=[service.pk]))}")
-    lines.append("END:VCARD")
-    response = HttpResponse("\r\n".join(lines) + "\r\n", content_type="text/vcard; charset=utf-8")
+    if not contact_paths(service):
+        raise Http404("no way to reach this office is known yet")
+    page_url = request.build_absolute_uri(reverse("service", args=[service.pk]))
+    response = HttpResponse(vcard(service, page_url), content_type="text/vcard; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="wegweiser-contact.vcf"'
     return response
 

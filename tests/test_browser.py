@@ -129,6 +129,29 @@ def test_pages_have_no_serious_accessibility_violations(site_url, page, lang, of
         )
 
 
+@pytest.mark.parametrize("lang", ["ar", "fa"])
+def test_right_to_left_service_page_and_slip_have_no_serious_violations(site_url, page, lang, office_with_hours):
+    for path in (f"/{lang}/services/{office_with_hours.pk}/", f"/{lang}/referral/?s={office_with_hours.pk}"):
+        page.goto(site_url + path)
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+        violations = axe_violations(page)
+        assert not violations, (
+            path,
+            json.dumps([(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in violations]),
+        )
+    # "ورقة الإحالة · Laufzettel": the separator sits between the two, not at the far left of the German word.
+    arabic, dot, german = page.evaluate(
+        """() => {
+        const h1 = document.querySelector("h1"), text = h1.firstChild, at = text.textContent.indexOf("·");
+        const box = (start, end) => { const r = document.createRange(); r.setStart(text, start); r.setEnd(text, end);
+                                      return r.getBoundingClientRect(); };
+        const de = h1.querySelector("[lang=de]").getBoundingClientRect();
+        return [box(0, at - 1), box(at, at + 1), de].map(r => [r.left, r.right]);
+    }"""
+    )
+    assert german[1] <= dot[0] and dot[1] <= arabic[0], (arabic, dot, german)
+
+
 def test_the_map_has_no_serious_violations_once_opened(site_url, page):
     for lang in ("de", "ar"):
         page.goto(f"{site_url}/{lang}/map/")

@@ -268,7 +268,7 @@ def test_who_can_come_in_german_is_marked_german_on_a_farsi_slip(client, three_l
     # Latin runs inside a right-to-left page are isolated with <bdi> (directory.translation): not what this checks.
     html = re.sub(r"</?bdi>", "", client.get(slip_url([service], lang="fa")).content.decode())
     eligibility_de = service.eligibility_description["de"]
-    assert "چه کسانی می‌توانند بیایند" in html, "“who can come” in Farsi"
+    assert "چه کسانی می‌توانند مراجعه کنند" in html, "“who can come” in Farsi"
     assert f'<p lang="de" dir="ltr" class="de">{eligibility_de}</p>' in html
     assert html.count(eligibility_de) == 1, "a German fallback is not shown twice as if it were Farsi"
     translated = factories.service(

@@ -78,7 +78,7 @@ def responsible_text(display: str) -> dict[str, str]:
         "de": f"Zuständig für {display}.",
         "en": f"Responsible for {display}.",
         "ar": f"مسؤول عن {display}.",
-        "fa": f"مسئول برای {display}.",
+        "fa": f"این اداره مسئول {display} است.",
         "uk": f"Відповідає за {display}.",
         "ru": f"Отвечает за {display}.",
         "tr": f"{display} için yetkilidir.",

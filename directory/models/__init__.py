@@ -37,6 +37,7 @@ from directory.models.catalogue import (
     TaxonomyTerm,
     TaxonomyTermQuerySet,
     exactly_one,
+    international_number,
 )
 from directory.models.geography import (
     AGS_ANY_LEVEL,
@@ -138,6 +139,7 @@ __all__ = [
     "ags_levels",
     "exactly_one",
     "fold_name",
+    "international_number",
     "record_by_id",
     "record_constraints",
 ]

@@ -34,6 +34,22 @@ from directory.translation import Translated, TranslatedField, translate
 
 ISO_639 = r"^[a-z]{2,3}$"
 PHONE_NUMBER = r"^\+?[0-9][0-9 ()/.-]{2,30}[0-9]$"
+GERMANY_CALLING_CODE = "49"
+
+
+def international_number(number: str) -> str:
+    """A German phone number as written ("0212 290 26 01", "+49 (0) 201 88-0") in the +49 form a ``tel:``
+    link dials from any phone, also one with a foreign SIM card; a local number without its area code
+    stays as it is, since the area is not known."""
+    number = number.replace("(0)", "")
+    digits = "".join(c for c in number if c.isdigit())
+    if number.lstrip().startswith("+"):
+        return f"+{digits}"
+    if digits.startswith("00"):
+        return f"+{digits[2:]}"
+    if digits.startswith("0"):
+        return f"+{GERMANY_CALLING_CODE}{digits[1:]}"
+    return digits
 
 
 def exactly_one(*fields: str) -> Q:
@@ -643,6 +659,10 @@ class Phone(Record):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def international(self) -> str:
+        return international_number(self.number)
 
 
 class Schedule(Record):
