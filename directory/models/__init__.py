@@ -37,6 +37,8 @@ from directory.models.catalogue import (
     TaxonomyTerm,
     TaxonomyTermQuerySet,
     exactly_one,
+    responsible_condition,
+    search_form,
 )
 from directory.models.geography import (
     AGS_ANY_LEVEL,
@@ -136,4 +138,6 @@ __all__ = [
     "fold_name",
     "record_by_id",
     "record_constraints",
+    "responsible_condition",
+    "search_form",
 ]
