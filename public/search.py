@@ -189,22 +189,22 @@ def suggestions(text: str) -> Suggestions:
     if not text:
         return Suggestions(needs=[])
     words = search_form(text).split()[:MAX_FUZZY_WORDS]
-    name_match = Q()
-    for word in words:
-        if len(word) >= 4:
-            name_match |= Q(search_names_of_term__icontains=word)
-    terms = (
-        TaxonomyTerm.objects.of("need")
-        .annotate(search_names_of_term=Cast("name", output_field=TextField()))
-        .filter(Q(pk__in=TaxonomyTerm.objects.saying(text).values("pk")) | name_match)
-        .order_by("sort", "code")
-    )
-    needs = [(term.code, translate(term.name)) for term in terms]
-    replaced = []
     with connection.cursor() as cursor:
         cursor.execute(_SPELLING_SQL, [words])
         closest = dict(cursor.fetchall())
-    for word in words:
-        replaced.append(closest.get(word) or word)
+    replaced = [closest.get(word) or word for word in words]
     spelling = " ".join(replaced) if replaced != words else ""
+    # The categories the words name, as typed or as spelt right.
+    said = f"{text} {spelling}"
+    name_match = Q()
+    for word in dict.fromkeys([*words, *replaced]):
+        if len(word) >= 4:
+            name_match |= Q(names__icontains=word)
+    terms = (
+        TaxonomyTerm.objects.of("need")
+        .annotate(names=Cast("name", output_field=TextField()))
+        .filter(Q(pk__in=TaxonomyTerm.objects.saying(said).values("pk")) | name_match)
+        .order_by("sort", "code")
+    )
+    needs = [(term.code, translate(term.name)) for term in terms]
     return Suggestions(needs=needs, spelling=spelling)
