@@ -497,3 +497,57 @@ def test_suggestions_name_the_need_categories_and_a_spelling():
     assert [code for code, _name in found.needs] == ["language"]
     assert [code for code, _name in suggestions("Beratung").needs] == ["counselling"]
     assert not suggestions("Xylofonklang")
+
+
+# --- The search page -------------------------------------------------------------------------------------
+
+
+def test_the_page_marks_the_responsible_services_and_lists_them_first(client, jobcenters):
+    html = client.get("/de/search/?need=work&plz=Solingen").content.decode()
+    responsible, nearer = (html.index(f"/de/services/{jobcenters[k].pk}/") for k in ("responsible", "nearer"))
+    assert responsible < nearer
+    card = html[responsible : html.index("</li>", html.index('class="actions"', responsible))]
+    assert "Zuständig für Sie" in card
+    responsible_for_work = Service.objects.published().responsible_for(SOLINGEN).with_term("need", "work")
+    assert html.count("Zuständig für Sie") == responsible_for_work.count()  # the responsible page's rule
+    assert "zuerst die für Solingen zuständigen Stellen" in html
+    uk = client.get("/uk/search/?need=work&plz=Солінген").content.decode()
+    assert "Ваша установа за місцем проживання" in uk
+
+
+def test_a_filter_nothing_is_recorded_for_says_so_instead_of_nothing_found(client):
+    # Kreis Kleve: neither these tests nor the shipped catalogue record a walk-in slot there.
+    office = factories.office(name="Quelltreff Kleve", ags=KLEVE, areas=["05154"])
+    html = client.get("/de/search/?q=Quelltreff&plz=Kleve&walk_in=1").content.decode()
+    assert "0 Ergebnisse" in html
+    assert "Hier hat noch kein Angebot offene Sprechzeiten ohne Termin eingetragen" in html
+    assert "Nichts gefunden" not in html
+    assert 'name="walk_in" value="1" checked' in html
+
+    factories.schedule(service=office)
+    html = client.get("/de/search/?q=Quelltreff&plz=Kleve&walk_in=1").content.decode()
+    assert "1 Ergebnis" in html and "Hier hat noch kein Angebot" not in html
+    walk_in = html[html.index('name="walk_in"') :]
+    assert walk_in[: walk_in.index("</label>")].endswith('<span class="stated">(1)</span>')
+
+
+def test_an_unstated_filter_is_offered_as_no_information_yet(client):
+    html = client.get("/ar/search/?plz=Kleve").content.decode()
+    free = html[html.index('name="free"') :]
+    free = free[: free.index("</label>")]
+    assert "لا توجد معلومات بعد" in free and "disabled" in free
+
+
+def test_a_language_named_in_the_search_says_it_filters_and_why_nothing_is_found(client):
+    html = client.get("/de/search/?" + q("Beratung auf Paschtu")).content.decode()
+    assert "Ihre Suche nennt eine Sprache" in html
+    assert "Hier hat noch kein Angebot eingetragen, dass diese Sprache gesprochen wird" in html
+
+
+def test_nothing_found_suggests_needs_a_spelling_and_who_is_responsible(client):
+    factories.office(name="Quellsprachkurse", needs=["language"])
+    html = client.get("/uk/search/?" + q("Sprachkurz Xylofonklang", plz="Kleve")).content.decode()
+    assert "Можливо, це допоможе" in html
+    assert "need=language" in html and "q=sprachkurs%20" in html
+    assert f'href="/uk/responsible/?ags={KLEVE}"' in html
+    assert "Хто відповідає за Kleve?" in html
