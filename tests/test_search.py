@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from directory.filters import languages_named, yes_no
@@ -551,3 +552,24 @@ def test_nothing_found_suggests_needs_a_spelling_and_who_is_responsible(client):
     assert "need=language" in html and "q=sprachkurs%20" in html
     assert f'href="/uk/responsible/?ags={KLEVE}"' in html
     assert "Хто відповідає за Kleve?" in html
+
+
+def test_search_words_are_edited_in_the_admin_one_per_line():
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    term = factories.term("need", "family")
+    request = RequestFactory().get("/")
+    request.user = get_user_model()(is_superuser=True, is_staff=True)
+    form_class = admin.site._registry[TaxonomyTerm].get_form(request, term)
+    shown = str(form_class(instance=term)["search_words"])
+    assert shown.count("<textarea") == 7 and "Familie" in shown
+    field = form_class.base_fields["search_words"]
+    assert field.clean(["Kinderquelle\n Familienhilfe \n", "", "عائلة", "", "", "", ""]) == {
+        "de": ["Kinderquelle", "Familienhilfe"],
+        "ar": ["عائلة"],
+    }
+    term.search_words = {"de": "nicht als Liste"}
+    with pytest.raises(ValidationError):
+        term.full_clean()
