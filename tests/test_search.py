@@ -373,13 +373,18 @@ def test_everyday_words_in_every_language_find_the_services_of_their_term(own_wo
     assert own_words["other"] not in found
 
 
-def test_a_sentence_finds_the_services_of_the_phrase_it_contains_after_the_complete_matches(own_words):
-    complete = factories.office(name="Frauenkurse Ankerstadt", description={"uk": "Курси німецької для жінок."})
-    built = [complete, *own_words.values()]
-    found = [s for s in search(q("курси німецької для жінок")) if s in built]
-    assert found == [complete, own_words["course"]]
-    assert found[0].full_match and not found[1].full_match
-    assert own_words["course"] not in search(q("курси німецької -Quellkurse")), "an excluded word excludes"
+def test_a_sentence_finds_the_services_of_the_phrase_it_contains_when_nothing_matches_it_whole(own_words):
+    sentence = "шукаю курси німецької для жінок"
+    found = search(q(sentence))
+    assert own_words["course"] in found and not next(s for s in found if s == own_words["course"]).full_match
+    assert own_words["other"] not in found
+    assert own_words["course"] not in search(q("шукаю курси німецької -Quellkurse")), "an excluded word excludes"
+
+    # Once a service matches every word, the phrase alone no longer widens the results.
+    complete = factories.office(name="Frauenkurse Ankerstadt", description={"uk": "Шукаю курси німецької для жінок?"})
+    found = search(q(sentence))
+    assert complete in found and own_words["course"] not in found
+    assert all(s.full_match for s in found)
 
 
 def test_an_editors_search_words_reach_the_search_text():

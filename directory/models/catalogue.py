@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
+from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchQuery,
@@ -23,7 +24,7 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
@@ -392,7 +393,9 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         Third, a query in a newcomer's own words is often a sentence ("шукаю курси німецької в Есені"):
         a service also matches when the query contains, as whole words, one of the search words of its
         service type or of one of its terms (:attr:`TaxonomyTerm.search_words`). Such partial matches are
-        not ``full_match``, so the search can list complete matches first.
+        only kept when no service matches fully (``full_match``): they keep a sentence from finding nothing,
+        but never dilute what the words find ("Integration Point Essen" must not bring every office whose
+        type is called "Integration…").
         """
         query = SearchQuery(text, config="german", search_type="websearch")
         wanted: list[str] = []
@@ -411,10 +414,17 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             Q(service_type__in=said)
             | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
         ) & excluded
+        boolean = models.BooleanField()
         return (
-            self.annotate(full_match=ExpressionWrapper(full, output_field=models.BooleanField()))
+            self.annotate(full_match=ExpressionWrapper(full, output_field=boolean))
             .filter(Q(full_match=True) | by_term)
-            .annotate(relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_names"))
+            .annotate(
+                # Over everything the filters let through: is there any full match at all?
+                any_full_match=Window(BoolOr("full_match")),
+                kept=ExpressionWrapper(Q(full_match=True) | Q(any_full_match=False), output_field=boolean),
+                relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_names"),
+            )
+            .filter(kept=True)
         )
 
     def near(self, point: Point) -> ServiceQuerySet:
