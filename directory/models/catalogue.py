@@ -414,7 +414,7 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             Q(service_type__in=said)
             | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
         ) & excluded
-        boolean = models.BooleanField()
+        boolean: models.BooleanField[bool, bool] = models.BooleanField()
         return (
             self.annotate(full_match=ExpressionWrapper(full, output_field=boolean))
             .filter(Q(full_match=True) | by_term)
