@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from directory.models import TERM_FILTERS, ServiceQuerySet, TaxonomyTerm
+from directory.models import TERM_FILTERS, ServiceQuerySet, TaxonomyTerm, search_form
 
 # The words a yes/no value may take, as people write them in a link, a form (checkboxes send "on") or a
 # spreadsheet cell (a cross, "j" for ja): one list for the site, the API and the spreadsheet import.
@@ -75,3 +75,177 @@ class ServiceFilters:
         if self.barrier_free:
             services = services.barrier_free()
         return services
+
+
+# Names of the languages people ask for, as they type them in the seven UI languages (lower case, with the
+# case forms a sentence needs: "українською", "на русском"), and the ISO 639-1 code services record.
+# Dari is recorded as Persian (fa, the macrolanguage it belongs to). German is left out on purpose: nearly
+# every office speaks it, and "Deutsch" in a query means learning it (a need term's search word).
+LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
+    "ar": (
+        "arabisch",
+        "arabic",
+        "عربي",
+        "عربى",
+        "العربية",
+        "العربيه",
+        "عربية",
+        "بالعربي",
+        "عربی",
+        "арабська",
+        "арабською",
+        "арабский",
+        "арабском",
+        "арабська мова",
+        "arapça",
+        "arapca",
+    ),
+    "fa": (
+        "farsi",
+        "persisch",
+        "persian",
+        "dari",
+        "فارسی",
+        "فارسي",
+        "دری",
+        "دري",
+        "الفارسية",
+        "фарсі",
+        "фарси",
+        "перська",
+        "перською",
+        "персидский",
+        "дарі",
+        "дари",
+        "farsça",
+        "farsca",
+    ),
+    "uk": (
+        "ukrainisch",
+        "ukrainian",
+        "українська",
+        "українською",
+        "українська мова",
+        "украинский",
+        "украинском",
+        "الأوكرانية",
+        "اوکراینی",
+        "ukraynaca",
+    ),
+    "ru": (
+        "russisch",
+        "russian",
+        "русский",
+        "русском",
+        "по-русски",
+        "російська",
+        "російською",
+        "الروسية",
+        "روسی",
+        "rusça",
+        "rusca",
+    ),
+    "tr": ("türkisch", "turkish", "türkçe", "turkce", "турецька", "турецькою", "турецкий", "التركية", "ترکی"),
+    "en": (
+        "englisch",
+        "english",
+        "англійська",
+        "англійською",
+        "английский",
+        "английском",
+        "الإنجليزية",
+        "الانجليزية",
+        "انگلیسی",
+        "ingilizce",
+    ),
+    "fr": (
+        "französisch",
+        "french",
+        "français",
+        "francais",
+        "французька",
+        "французский",
+        "الفرنسية",
+        "فرانسوی",
+        "fransızca",
+    ),
+    "ku": (
+        "kurdisch",
+        "kurdish",
+        "kurmanci",
+        "kurmancî",
+        "sorani",
+        "kurdî",
+        "کوردی",
+        "كردي",
+        "الكردية",
+        "کردی",
+        "курдська",
+        "курдский",
+        "kürtçe",
+    ),
+    "ps": ("paschtu", "pashto", "pashtu", "پښتو", "پشتو", "البشتو", "пушту"),
+    "ti": ("tigrinya", "tigrinisch", "ትግርኛ", "التغرينية"),
+    "so": ("somali", "somalisch", "الصومالية"),
+    "pl": ("polnisch", "polish", "polski", "польська", "польский"),
+    "ro": ("rumänisch", "romanian", "română", "румунська", "румынский"),
+    "es": ("spanisch", "spanish", "español", "الإسبانية"),
+}
+_NAMED_LANGUAGE = {search_form(name): code for code, names in LANGUAGE_NAMES.items() for name in names}
+# Words that only connect a language name to the sentence ("auf Farsi", "на русском", "in English", "به فارسی").
+_LANGUAGE_CONNECTORS = frozenset(
+    {
+        "auf",
+        "in",
+        "sprache",
+        "language",
+        "speaking",
+        "spoken",
+        "на",
+        "по",
+        "мова",
+        "мовою",
+        "язык",
+        "языке",
+        "اللغة",
+        "باللغة",
+        "لغة",
+        "به",
+        "زبان",
+        "dil",
+        "dilinde",
+        "dilde",
+    }
+)
+
+
+def languages_named(text: str) -> tuple[list[str], str]:
+    """The language codes a query names ("Beratung auf Farsi" → fa) and the query without those words.
+
+    The site's search takes a named language as the language filter, so a newcomer who types the
+    language they speak finds the services that speak it instead of texts that mention it.
+    """
+    words = search_form(text).split()
+    codes: list[str] = []
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        pair = " ".join(words[i : i + 2])
+        if i + 1 < len(words) and pair in _NAMED_LANGUAGE:
+            code, width = _NAMED_LANGUAGE[pair], 2
+        elif words[i] in _NAMED_LANGUAGE:
+            code, width = _NAMED_LANGUAGE[words[i]], 1
+        else:
+            kept.append(words[i])
+            i += 1
+            continue
+        if code not in codes:
+            codes.append(code)
+        if kept and kept[-1] in _LANGUAGE_CONNECTORS:
+            kept.pop()
+        i += width
+        if i < len(words) and words[i] in _LANGUAGE_CONNECTORS:
+            i += 1
+    if not codes:
+        return [], text
+    return codes, " ".join(kept)

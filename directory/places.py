@@ -18,7 +18,7 @@ from django.contrib.gis.db.models.functions import PointOnSurface
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import models
-from django.db.models import Case, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -225,7 +225,60 @@ def _by_location(raw_lat: str | None, raw_lon: str | None) -> PlaceResult:
 # --- by name -------------------------------------------------------------------------------------------------
 
 # How well a typed name matches, best first; only the best tier found counts.
-GEMEINDE_NAME, PLACE_NAME, PREFIX, SIMILAR = 4, 3, 2, 1
+# SOUNDS_ALIKE: the same consonant skeleton (see Skeleton): "Kleev" and "Клеве" are Kleve.
+GEMEINDE_NAME, PLACE_NAME, PREFIX, SOUNDS_ALIKE, SIMILAR = 5, 4, 3, 2, 1
+
+# --- other scripts ---------------------------------------------------------------------------------------
+# German place names written in Cyrillic (Ukrainian and Russian spelling) or Arabic script (Arabic and
+# Persian), turned into Latin letters as they sound. The result is compared by its consonants (below), so
+# the vowels a script leaves out or spells differently do not matter.
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "je", "ё": "jo", "ж": "sch",
+    "з": "s", "и": "i", "і": "i", "ї": "ji", "й": "j", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "ch", "ц": "z", "ч": "tsch", "ш": "sch",
+    "щ": "schtsch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "ju", "я": "ja", "'": "", "’": "", "ʼ": "",
+}  # fmt: skip
+_ARABIC = {
+    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ٱ": "a", "ى": "a", "ي": "i", "ی": "i", "ئ": "i", "ء": "", "ؤ": "u",
+    "ع": "", "ة": "", "و": "u", "ب": "b", "پ": "p", "ت": "t", "ث": "s", "ج": "g", "چ": "tsch", "ح": "h",
+    "خ": "ch", "د": "d", "ذ": "s", "ر": "r", "ز": "z", "ژ": "j", "س": "s", "ش": "sch", "ص": "s", "ض": "d",
+    "ط": "t", "ظ": "z", "غ": "g", "ف": "f", "ڤ": "v", "ق": "k", "ك": "k", "ک": "k", "گ": "g", "ل": "l",
+    "م": "m", "ن": "n", "ه": "h", "‌": "", "ـ": "",
+}  # fmt: skip
+_ARABIC_MARKS = re.compile(r"[ً-ٰٟ]")  # short vowels and other marks: not written as a rule
+_FINAL_HEH = re.compile(r"[هة](?=\s|-|$)")  # a final ه is a vowel in Persian (کلوه), as ة is in Arabic
+
+
+def transliterations(text: str) -> list[str]:
+    """``text`` in Latin letters: itself when it is Latin; for Cyrillic the readings of г as g, as h at the
+    start of a word, and as h everywhere (Ukrainian and Russian write German G and H alike: "Гамбург",
+    "Гельзенкірхен", "Гаген"); for Arabic script one reading."""
+    lower = text.lower()
+    if any("\u0400" <= char <= "\u04ff" for char in lower):
+        readings = [
+            re.sub(r"(?<!\w)г", "h", lower),
+            lower.replace("г", "h"),
+        ]
+        spellings = [lower, *readings] if "г" in lower else [lower]
+        return list(dict.fromkeys("".join(_CYRILLIC.get(char, char) for char in spelling) for spelling in spellings))
+    if any("\u0600" <= char <= "\u06ff" for char in lower):
+        lower = _FINAL_HEH.sub("", _ARABIC_MARKS.sub("", lower))
+        return ["".join(_ARABIC.get(char, char) for char in lower)]
+    return [text]
+
+
+class Skeleton(models.Func):
+    """The consonants of a folded name as they sound: sch/ch/ck/ph/v/w/p/c/z/q/x merged with the letters
+    other scripts write for them, vowels (and j, y) dropped, doubled letters once — "kleve", "kleev",
+    "klefe" → "klf"; "koln", "keln" → "kln". The one rule, applied in the database to the stored names
+    and to what was typed alike, so the two cannot drift apart.
+    """
+
+    template = (
+        "regexp_replace(translate(replace(replace(replace(replace(regexp_replace(%(expressions)s, '[^a-z]', '', 'g'),"
+        " 'sch', 's'), 'ch', 'h'), 'ck', 'k'), 'ph', 'f'), 'vwpczqxjyaeiou', 'ffbkskk'), '(.)\\1+', '\\1', 'g')"
+    )
+    output_field = models.CharField()
 
 
 @dataclass(frozen=True)
@@ -263,28 +316,44 @@ def _plausible_typo(typed: str, name: str, similarity: float) -> bool:
     return similarity >= 0.5 or _edit_distance(typed, name) <= max(1, len(typed) // 4)
 
 
-def _scored(queryset: models.QuerySet, folded: str, exact_tier: int) -> models.QuerySet:
+def _scored(queryset: models.QuerySet, typed: list[str], exact_tier: int, *, latin: bool) -> models.QuerySet:
+    """Names matching one of the ``typed`` folded spellings: the same, a prefix of it, sounding alike, similar.
+
+    What was typed in another script only counts as the same name or as sounding alike: its Latin spelling
+    is a guess, good for its consonants, not for trigrams.
+    """
+    folded = typed[0]
+    sounds_alike = Q()
+    for spelling in typed:
+        sounds_alike |= Q(skeleton=Skeleton(Value(spelling)))
+    matches = Q(name_folded__in=typed) | sounds_alike
+    if latin:
+        matches |= Q(name_folded__startswith=folded) | Q(similarity__gte=MIN_SIMILARITY)
     return (
-        queryset.annotate(
+        queryset.annotate(skeleton=Skeleton(F("name_folded")))
+        .annotate(
             tier=Case(
-                When(name_folded=folded, then=Value(exact_tier)),
-                When(name_folded__startswith=folded, then=Value(PREFIX)),
+                When(name_folded__in=typed, then=Value(exact_tier)),
+                When(Q(name_folded__startswith=folded) if latin else Q(pk__in=[]), then=Value(PREFIX)),
+                When(sounds_alike, then=Value(SOUNDS_ALIKE)),
                 default=Value(SIMILAR),
             ),
             similarity=TrigramSimilarity("name_folded", folded),
             word_similarity=TrigramWordSimilarity(folded, "name_folded"),
         )
-        .filter(Q(name_folded__startswith=folded) | Q(similarity__gte=MIN_SIMILARITY))
+        .filter(matches)
         .order_by("-tier", "-similarity", "-word_similarity")
     )
 
 
-def _candidates(folded: str) -> list[_Candidate]:
-    gemeinden = _scored(with_point(_gemeinden()), folded, GEMEINDE_NAME)[:MAX_CHOICES]
+def _candidates(typed: list[str], *, latin: bool) -> list[_Candidate]:
+    folded = typed[0]
+    gemeinden = _scored(with_point(_gemeinden()), typed, GEMEINDE_NAME, latin=latin)[:MAX_CHOICES]
     places = _scored(
         Place.objects.select_related("gemeinde__kreis").defer("gemeinde__geometry", "gemeinde__kreis__geometry"),
-        folded,
+        typed,
         PLACE_NAME,
+        latin=latin,
     )[:MAX_CHOICES]
     found = [_Candidate(g, _point_of(g), g.name, g.name_folded, g.tier, g.similarity) for g in gemeinden]
     for place in places:
@@ -300,17 +369,33 @@ def _candidates(folded: str) -> list[_Candidate]:
                 place.gemeinde, place.point, label, place.name_folded, place.tier, place.similarity, place.population
             )
         )
-    found = [c for c in found if c.tier > SIMILAR or _plausible_typo(folded, c.name_folded, c.similarity)]
+    found = [c for c in found if _plausible(c, folded, latin=latin)]
     # Within a tier: closer names first, then the bigger place (Mülheim an der Ruhr before Köln-Mülheim).
     found.sort(key=lambda c: (-c.tier, -c.similarity, -c.population))
     return found
 
 
+def _plausible(candidate: _Candidate, folded: str, *, latin: bool) -> bool:
+    """Whether a candidate that is not the typed name itself is what was meant.
+
+    Latin text sounding alike must also be a few slips of the finger away ("Kleev" is Kleve; "Vlt" is
+    not Velbert); a short consonant skeleton says little.
+    """
+    if candidate.tier > SOUNDS_ALIKE:
+        return True
+    if candidate.tier == SOUNDS_ALIKE:
+        return not latin or _edit_distance(folded, candidate.name_folded) <= max(1, len(folded) // 3)
+    return _plausible_typo(folded, candidate.name_folded, candidate.similarity)
+
+
 def _by_name(text: str, choose: str | None) -> PlaceResult:
-    folded = fold_name(text)
-    if not folded:
+    spellings = transliterations(text)
+    latin = spellings == [text]
+    typed = list(dict.fromkeys(fold_name(spelling) for spelling in spellings if fold_name(spelling)))
+    if not typed:
         return _failed(PlaceError.MALFORMED)
-    found = _candidates(folded)
+    folded = typed[0]
+    found = _candidates(typed, latin=latin)
     if not found or found[0].tier < PLACE_NAME:
         # "Kreis Kleve", "Rhein-Sieg-Kreis": a Kreis by its name, unless a town has that very name.
         kreis = next((k for k in _kreise() if folded in {fold_name(k.name), fold_name(k.display_name)}), None)
@@ -325,6 +410,12 @@ def _by_name(text: str, choose: str | None) -> PlaceResult:
     equally_good = [
         c for c in found if c.tier == best.tier and (c.tier > SIMILAR or c.similarity >= best.similarity - 1e-6)
     ]
+    if best.tier == SOUNDS_ALIKE:
+        # Names with the same consonants ("زولينغن": Solingen, Schlangen): the one spelt closest to what
+        # was typed, when one is closest; a tie is asked about.
+        distance = {id(c): min(_edit_distance(spelling, c.name_folded) for spelling in typed) for c in equally_good}
+        closest = min(distance.values())
+        equally_good = [c for c in equally_good if distance[id(c)] == closest]
     # One candidate per Gemeinde: the first, i.e. the best named (a Gemeinde before a place in it).
     per_gemeinde: dict[str, _Candidate] = {}
     for candidate in equally_good:

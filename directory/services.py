@@ -43,6 +43,16 @@ def _texts(column: str) -> str:
     )
 
 
+def _words(column: str) -> str:
+    """SQL: every search word of a term's ``search_words`` column (language → list), in a fixed order."""
+    return (
+        "(SELECT string_agg(word, ' ' ORDER BY language.key, word.position) FROM"  # noqa: S608 (constant names)
+        f" jsonb_each(CASE jsonb_typeof({column}) WHEN 'object' THEN {column} ELSE '{{}}'::jsonb END) AS language,"
+        " jsonb_array_elements_text(CASE jsonb_typeof(language.value) WHEN 'array' THEN language.value"
+        " ELSE '[]'::jsonb END) WITH ORDINALITY AS word(word, position))"
+    )
+
+
 # Only constant column names are put into this statement; values are parameters.
 REFRESH_SEARCH_TEXT_SQL = f"""
 UPDATE directory_service AS service
@@ -55,8 +65,10 @@ FROM (
         SELECT s.id,
             concat_ws(' ',
                 {_texts("s.name")}, s.alternate_name, {_texts("o.name")}, o.alternate_name,
-                st.code, {_texts("st.name")},
-                (SELECT string_agg(concat_ws(' ', term.code, {_texts("term.name")}), ' ' ORDER BY term.code, term.id)
+                st.code, {_texts("st.name")}, {_words("st.search_words")},
+                (SELECT string_agg(
+                    concat_ws(' ', term.code, {_texts("term.name")}, {_words("term.search_words")}),
+                    ' ' ORDER BY term.code, term.id)
                  FROM directory_attribute AS a JOIN directory_taxonomyterm AS term ON term.id = a.taxonomy_term_id
                  WHERE a.service_id = s.id)
             ) AS names,
@@ -77,7 +89,9 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
 
     One SQL UPDATE, so no history rows are written; rows whose text is already right are not touched.
     ``updated_at`` is left alone: the search text is derived, not content. Call it after writes that
-    change a service's names, descriptions, organisation, service type or attributes.
+    change a service's names, descriptions, organisation, service type or attributes, or a term's
+    names or search words (the names part holds the everyday words of the service's type and terms,
+    so that typos in them are forgiven too).
     """
     ids = [] if service_ids is None else list(service_ids)
     with connection.cursor() as cursor:

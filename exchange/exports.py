@@ -68,6 +68,7 @@ class Kind(StrEnum):
     DATE = "date"
     DATETIME = "datetime"
     TIME = "time"
+    JSON = "json"  # a JSON field (a term's search words): one JSON object per cell, empty when empty
     EMPTY = "empty"  # an HSDS column the catalogue holds nothing for: always empty
     SPECIAL = "special"  # computed by the table's own code (coordinates, links, provenance …)
 
@@ -478,7 +479,16 @@ TABLES: tuple[Table, ...] = (
             _ref("taxonomy_id", "taxonomy"),
             _plain("term_uri", fmt="uri"),
         ),
-        (_profile("sort", Kind.INT, "Profile: position of the term among its siblings.", type_="integer"),),
+        (
+            _profile("sort", Kind.INT, "Profile: position of the term among its siblings.", type_="integer"),
+            _profile(
+                "search_words",
+                Kind.JSON,
+                "Profile: the everyday words people search for the term with, per language "
+                '(a JSON object: {"uk": ["посвідка", …]}); used by search only.',
+                type_="object",
+            ),
+        ),
         description="code is unique within its taxonomy (column taxonomy: the taxonomy's key).",
     ),
     Table(
@@ -616,6 +626,9 @@ def cell(table: Table, column: Column, record: Any, lookups: Lookups) -> str:
         return str(texts.get(column.language or FALLBACK_LANGUAGE) or "")
     if kind == Kind.SPECIAL:
         return format_value(_special(table, column, record, lookups))
+    if kind == Kind.JSON:
+        value = getattr(record, column.attr)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
     return format_value(getattr(record, column.attr))
 
 

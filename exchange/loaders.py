@@ -378,7 +378,7 @@ ALLOWED_KEYS: dict[str, set[str]] = {
         "eligibility_description",
     },
     "taxonomies": {"id", "name", "description", "terms", "uri", "version"},
-    "terms": {"code", "name", "description", "parent", "sort", "term_uri"},
+    "terms": {"code", "name", "description", "parent", "sort", "term_uri", "search_words"},
 }
 TERM_FIELDS = {
     "needs": "need",
@@ -681,6 +681,23 @@ class CatalogueLoader:
             raise item.error(name, "the German version ('de') is required")
         return texts
 
+    def _search_words(self, item: Item) -> dict[str, list[str]]:
+        """A term's ``search_words``: language code → list of words or phrases (each trimmed, none empty)."""
+        value = item.data.get("search_words")
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise item.error("search_words", "expected a mapping of language code → list of words")
+        unknown = sorted(set(value) - set(LANGUAGE_CODES))
+        if unknown:
+            raise item.error("search_words", f"unknown language code {unknown[0]!r} (use {', '.join(LANGUAGE_CODES)})")
+        words: dict[str, list[str]] = {}
+        for code, listed in value.items():
+            if not isinstance(listed, list) or not all(isinstance(w, (str, int)) and str(w).strip() for w in listed):
+                raise item.error("search_words", f"{code}: expected a list of words (text, none empty)")
+            words[code] = [" ".join(str(word).split()) for word in listed]
+        return words
+
     def _plain(self, item: Item, name: str, max_length: int = 300) -> str:
         value = item.data.get(name, "")
         if value is None:
@@ -813,6 +830,7 @@ class CatalogueLoader:
                 "description": self._text(term_item, "description"),
                 "sort": sort,
                 "term_uri": self._plain(term_item, "term_uri"),
+                "search_words": self._search_words(term_item),
                 "source": None,
                 "verification_state": m.VerificationState.UNVERIFIED,
                 "last_verified_at": None,

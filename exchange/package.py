@@ -248,6 +248,11 @@ def _scalar(kind: Kind, raw: str) -> Any:
         raise ValueError(f"„{raw[:60]}“ ist kein {'Datum' if kind == Kind.DATE else 'Uhrzeit'} (ISO 8601)") from exc
     if kind == Kind.DATETIME:
         return _datetime(raw) if raw else None
+    if kind == Kind.JSON:
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError as exc:
+            raise ValueError(f"„{raw[:60]}“ ist kein JSON") from exc
     return raw
 
 

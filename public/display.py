@@ -24,6 +24,7 @@ from directory.models import (
     Location,
     Organization,
     Phone,
+    PointAccuracy,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -124,6 +125,8 @@ class Card:
     # The Kreis's or city's contacts, shown (and labelled so) when the office's own are unknown.
     fallback: Organization | None = None
     fallback_phones: list[str] = field(default_factory=list)
+    # Responsible for the place searched for (``ServiceQuerySet.marking_responsible``).
+    responsible: bool = False
 
     @property
     def type_in_name(self) -> bool:
@@ -151,10 +154,14 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
         phones=phones,
         places=places,
         reason=reason,
-        distance_km=round(distance / 1000, 1) if distance is not None else None,
+        # Only from an exact point: from a postcode's or town's centre a distance would mislead.
+        distance_km=round(distance / 1000, 1)
+        if distance is not None and getattr(service, "distance_accuracy", "") == PointAccuracy.EXACT
+        else None,
         languages=[language.code for language in service.languages.all()],
         fallback=fallback,
         fallback_phones=[p.number for p in fallback.phones.all()] if fallback else [],
+        responsible=bool(getattr(service, "responsible", False)),
     )
 
 

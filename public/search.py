@@ -9,15 +9,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.gis.geos import Point
-from django.db.models import F, QuerySet
+from django.db import connection
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from directory.filters import MAX_AGE, YES_NO_FILTERS, ServiceFilters, unknown_terms, yes_no
-from directory.models import ISO_639, SERVICE_ORDERING, TERM_FILTERS, JobcenterForm, Service
+from directory.filters import MAX_AGE, YES_NO_FILTERS, ServiceFilters, languages_named, unknown_terms, yes_no
+from directory.models import (
+    ISO_639,
+    MAX_FUZZY_WORDS,
+    SERVICE_ORDERING,
+    TERM_FILTERS,
+    JobcenterForm,
+    Service,
+    TaxonomyTerm,
+    search_form,
+)
 from directory.places import single_line
+from directory.translation import Translated, translate
 
 MAX_QUERY_LENGTH = 200
 MAX_PAGE = 10_000
@@ -110,17 +123,88 @@ def parse_search_params(query: QueryDict) -> tuple[SearchParams, dict[str, str]]
     return params, errors
 
 
-def search_services(params: SearchParams, *, point: Point | None) -> QuerySet[Service]:
-    """Published services matching ``params``: nearest first when there is a point, else most relevant
-    when there is a text, else by name. One SQL query (each filter is an EXISTS subquery).
+def search_services(params: SearchParams, *, point: Point | None, ags: str | None = None) -> QuerySet[Service]:
+    """Published services matching ``params``: one SQL query (each filter is an EXISTS subquery).
 
-    The filters mean what :class:`directory.filters.ServiceFilters` says, as in the API;
-    ``open_now`` is left to the view (see :class:`SearchParams`).
+    Order: services matching every word before those matching only one of the query's phrases (see
+    :meth:`~directory.models.ServiceQuerySet.matching`); with a place (``ags``), the services responsible
+    for it (annotated ``responsible``); then nearest first when there is a point, most relevant, by name.
+
+    A language the text names ("Beratung auf Farsi") is the language filter unless one is chosen
+    (:func:`directory.filters.languages_named`); the filters mean what
+    :class:`directory.filters.ServiceFilters` says, as in the API; ``open_now`` is left to the view.
     """
     services = params.apply(Service.objects.published())
-    if params.q:
-        services = services.matching(params.q)
-    relevance = [F("relevance").desc()] if params.q else []
+    named, text = languages_named(params.q)
+    if named and not params.language:
+        services = services.speaking(named)
+    ordering: list[Any] = []
+    if text:
+        services = services.matching(text)
+        ordering.append(F("full_match").desc())
+    if ags:
+        services = services.marking_responsible(ags)
+        ordering.append(F("responsible").desc())
     if point is not None:
-        return services.near(point).order_by(F("distance_m").asc(nulls_last=True), *relevance, *SERVICE_ORDERING)
-    return services.order_by(*relevance, *SERVICE_ORDERING)
+        services = services.near(point)
+        ordering.append(F("distance_m").asc(nulls_last=True))
+    if text:
+        ordering.append(F("relevance").desc())
+    return services.order_by(*ordering, *SERVICE_ORDERING)
+
+
+# --- When nothing is found --------------------------------------------------------------------------------
+
+
+@dataclass
+class Suggestions:
+    """What would find something when a search found nothing: need categories the words name, a spelling."""
+
+    needs: list[tuple[str, Translated]]
+    spelling: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.needs or self.spelling)
+
+
+# The closest word of the catalogue's names and terms (any language) to each query word, if close enough.
+_SPELLING_SQL = """
+SELECT typed.word, (
+    SELECT known.word FROM (
+        SELECT DISTINCT regexp_split_to_table(lower(search_names), '[^[:alnum:]]+') AS word
+        FROM directory_service WHERE status = 'active'
+    ) AS known
+    WHERE length(known.word) >= 3 AND known.word %% typed.word AND known.word <> typed.word
+    ORDER BY similarity(known.word, typed.word) DESC, known.word LIMIT 1
+)
+FROM unnest(%s::text[]) AS typed(word)
+"""
+
+
+def suggestions(text: str) -> Suggestions:
+    """Need categories whose names or search words the text says, and a spelling that would match.
+
+    Two queries; only called when a search found nothing.
+    """
+    if not text:
+        return Suggestions(needs=[])
+    words = search_form(text).split()[:MAX_FUZZY_WORDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_SPELLING_SQL, [words])
+        closest = dict(cursor.fetchall())
+    replaced = [closest.get(word) or word for word in words]
+    spelling = " ".join(replaced) if replaced != words else ""
+    # The categories the words name, as typed or as spelt right.
+    said = f"{text} {spelling}"
+    name_match = Q()
+    for word in dict.fromkeys([*words, *replaced]):
+        if len(word) >= 4:
+            name_match |= Q(names__icontains=word)
+    terms = (
+        TaxonomyTerm.objects.of("need")
+        .annotate(names=Cast("name", output_field=TextField()))
+        .filter(Q(pk__in=TaxonomyTerm.objects.saying(said).values("pk")) | name_match)
+        .order_by("sort", "code")
+    )
+    needs = [(term.code, translate(term.name)) for term in terms]
+    return Suggestions(needs=needs, spelling=spelling)

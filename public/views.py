@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -32,7 +32,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from directory import hours
-from directory.filters import YES_NO_FILTERS
+from directory.filters import YES_NO_FILTERS, languages_named
 from directory.models import (
     TERM_FILTERS,
     Gemeinde,
@@ -40,9 +40,11 @@ from directory.models import (
     Location,
     Organization,
     Service,
+    ServiceQuerySet,
     TaxonomyTerm,
     ags_levels,
     record_by_id,
+    responsible_condition,
 )
 from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
@@ -59,7 +61,7 @@ from public.display import (
     service_schedules,
     services_for_display,
 )
-from public.search import parse_search_params, search_services
+from public.search import SearchParams, parse_search_params, search_services, suggestions
 from public.vcard import contact_paths, vcard
 
 PAGE_SIZE = 20
@@ -195,7 +197,7 @@ def responsible(request: HttpRequest) -> HttpResponse:
     levels = ags_levels(place.ags)
     cards = [make_card(s, now, reason=area_reason(s, levels)) for s in services_for_display(services)]
     context["groups"] = group_by_type(cards)
-    context["search_url"] = f"{reverse('search')}?plz={place.gemeinde.ags if place.gemeinde else ''}"
+    context["search_url"] = f"{reverse('search')}?ags={place.ags}"
     return render(request, "public/responsible.html", context)
 
 
@@ -228,7 +230,8 @@ def search(request: HttpRequest) -> HttpResponse:
     place = search_place(request)
     place_error = place_error_message(place.error) if place is not None and place.error is not None else None
     point = place.point if place is not None and place.error is None else None
-    results = search_services(params, point=point)
+    ags = place.ags if place is not None and place.error is None else None
+    results = search_services(params, point=point, ags=ags)
     now = timezone.now()
     if params.open_now:
         # Opening state needs holidays and closures, so it is computed in Python over a bounded candidate set.
@@ -244,6 +247,9 @@ def search(request: HttpRequest) -> HttpResponse:
     page = paginator.page(page_number)
     services = page.object_list if params.open_now else list(services_for_display(page.object_list))  # type: ignore[arg-type]
     cards = [make_card(s, now) for s in services]
+    ui_languages = [code for code, _name in settings.LANGUAGES]
+    named_languages, text_without_languages = languages_named(params.q)
+    stated = services_in_area(ags).facts_stated(list(dict.fromkeys(ui_languages + named_languages)))
     if not cards and params.q and not errors:
         count_unmet_search(text=params.q, language=request.LANGUAGE_CODE, place=place)
     context = {
@@ -257,10 +263,91 @@ def search(request: HttpRequest) -> HttpResponse:
         "eligibility_terms": [(t.code, translate(t.name)) for t in TaxonomyTerm.objects.of("residence-status")],
         "active_filters": active_filters(request),
         "page_query": page_query(request),
-        "place_text": param(request, "plz"),
-        "languages": settings.LANGUAGES,
+        "place_text": param(request, "plz") or (place.label if place is not None and place.ags else ""),
+        "languages": [(code, name, stated[f"language_{code}"]) for code, name in settings.LANGUAGES],
+        "yes_no_filters": yes_no_filters(params, stated),
+        "unstated": unstated_filters(params, stated, named_languages) if not page.paginator.count else [],
+        "named_languages": [language_name(code) for code in named_languages] if not params.language else [],
+        "responsible_first": ags is not None,
+        "postcode_given": param(request, "plz").replace(" ", "").isdigit(),
     }
+    if not page.paginator.count:
+        context["suggestions"] = suggestions(text_without_languages)
+        context["suggestion_query"] = suggestion_query(request)
+        if ags is not None:
+            context["responsible_url"] = f"{reverse('responsible')}?ags={ags}"
     return render(request, "public/search.html", context)
+
+
+def services_in_area(ags: str | None) -> ServiceQuerySet:
+    """The published services of the chosen area: those responsible for the place or placed in its Kreis;
+    without a place, all of NRW. What the filters' numbers count."""
+    services = Service.objects.published()
+    if ags is None:
+        return services
+    in_kreis = Location.objects.filter(service_at_locations__service=OuterRef("pk"), gemeinde__kreis_id=ags[:5])
+    return services.filter(responsible_condition(ags) | Q(Exists(in_kreis)))
+
+
+# The yes/no filters as the form offers them: the parameter, its label and the fact it asks for
+# (``open_now`` needs opening hours: what a service must state to be found by it).
+YES_NO_FACTS = [
+    ("open_now", gettext_lazy("Open now"), "hours"),
+    ("free", gettext_lazy("Free of charge"), "free"),
+    ("walk_in", gettext_lazy("Walk-in"), "walk_in"),
+    ("barrier_free", gettext_lazy("Barrier-free"), "barrier_free"),
+]
+# Why a filter found nothing when no service of the area states its fact: never "nothing found".
+UNSTATED = {
+    "open_now": gettext_lazy(
+        "No service here has recorded its opening hours yet, so we cannot tell which are open now. "
+        "This does not mean that none is open."
+    ),
+    "free": gettext_lazy(
+        "No service here has recorded yet whether it is free of charge. This does not mean that none is."
+    ),
+    "walk_in": gettext_lazy(
+        "No service here has recorded walk-in hours yet. This does not mean that you cannot walk in anywhere."
+    ),
+    "barrier_free": gettext_lazy(
+        "No service here has recorded its accessibility yet. This does not mean that none is barrier-free."
+    ),
+    "language": gettext_lazy(
+        "No service here has recorded yet that it speaks this language. This does not mean that nobody does."
+    ),
+}
+
+
+@dataclass
+class YesNoFilter:
+    name: str
+    label: str
+    checked: bool
+    count: int
+
+
+def yes_no_filters(params: SearchParams, stated: dict[str, int]) -> list[YesNoFilter]:
+    return [
+        YesNoFilter(name, str(label), bool(getattr(params, name)), stated[fact]) for name, label, fact in YES_NO_FACTS
+    ]
+
+
+def unstated_filters(params: SearchParams, stated: dict[str, int], named_languages: list[str]) -> list[str]:
+    """For a search that found nothing: the chosen filters whose fact no service of the area states
+    (a language counts as chosen when the search text names it)."""
+    reasons = [str(UNSTATED[name]) for name, _label, fact in YES_NO_FACTS if getattr(params, name) and not stated[fact]]
+    languages = [params.language] if params.language else named_languages
+    if languages and not any(stated[f"language_{code}"] for code in languages):
+        reasons.append(str(UNSTATED["language"]))
+    return reasons
+
+
+def suggestion_query(request: HttpRequest) -> str:
+    """The query string without the text and the page: what a suggested need or spelling is added to."""
+    query = request.GET.copy()
+    for name in ("q", "page", "need"):
+        query.pop(name, None)
+    return query.urlencode()
 
 
 FILTER_LABELS = {

@@ -191,19 +191,19 @@ def test_touch_targets_are_at_least_44_px(site_url, page, office_with_hours):
         assert not small, (path, small)
 
 
-def test_everything_works_without_javascript(site_url, browser):
+def test_everything_works_without_javascript(site_url, browser, office_with_hours):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{site_url}/en/")
     page.fill("#q", "Kleve")
-    page.click("button[type=submit]")
+    page.click("form:has(#q) button[type=submit]")
     page.wait_for_load_state()
     assert "/en/responsible/" in page.url
     assert page.locator("h2").count() >= 4
     page.goto(f"{site_url}/en/search/?q=Beratung")
-    page.check("input[name=free]")
+    page.check("input[name=walk_in]")  # offered: the office with hours records a walk-in slot
     page.click("form[role=search] button[type=submit]")
-    assert "free=1" in page.url
+    assert "walk_in=1" in page.url
     context.close()
 
 
@@ -237,6 +237,44 @@ def office_with_hours(django_db_blocker) -> Iterator[Service]:
         service.delete()
         location.delete()
         organization.delete()
+
+
+@pytest.fixture(scope="module")
+def language_course_in_kleve(django_db_blocker) -> Iterator[Service]:
+    """A German course responsible for the town of Kleve, committed so that the server process sees it."""
+    with django_db_blocker.unblock():
+        service = factories.office(
+            name="Quellkurse Kleve", needs=["language"], ags=factories.KLEVE, areas=[factories.KLEVE]
+        )
+        location = service.service_at_locations.get().location
+    yield service
+    with django_db_blocker.unblock():
+        organization = service.organization
+        service.delete()
+        location.delete()
+        organization.delete()
+
+
+@pytest.mark.parametrize(
+    ("lang", "words", "place", "mark"),
+    [
+        ("ar", "دورة لغة ألمانية", "كليفه", "الجهة المختصة بمكان سكنك"),
+        ("uk", "курси німецької", "Клеве", "Ваша установа за місцем проживання"),
+    ],
+)
+def test_a_newcomer_finds_a_course_typing_in_their_own_language_and_script(
+    site_url, page, language_course_in_kleve, lang, words, place, mark
+):
+    page.goto(f"{site_url}/{lang}/search/")
+    page.fill("#f-q", words)
+    page.fill("#f-plz", place)
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_load_state()
+    card = page.locator(".card", has_text="Quellkurse Kleve")
+    assert card.count() == 1, page.content()
+    assert mark in card.inner_text()
+    assert mark in page.locator(".card").first.inner_text(), "responsible first"
+    assert not axe_violations(page)
 
 
 def test_a_service_page_prints_on_one_a4_page(site_url, browser, office_with_hours):

@@ -6,6 +6,7 @@ change to the catalogue is answered here and nowhere else.
 """
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db.models import Q
+from django.http import QueryDict
 
 from directory import models as m
 from directory.models import (
@@ -32,6 +34,7 @@ from directory.services import refresh_search_text
 from directory.translation import LANGUAGE_CODES
 from exchange.imports import ImportFile, Outcome, run_import
 from exchange.loaders import load_catalogue
+from public.search import parse_search_params, search_services
 from tests.conftest import DEEP
 from tests.test_exchange import export_to, truncate_catalogue
 
@@ -184,6 +187,23 @@ def test_taxonomy_terms_are_named_in_all_seven_languages():
     )
     for term in TaxonomyTerm.objects.all():
         assert set(LANGUAGE_CODES) <= set(term.name), term.code
+
+
+def test_every_term_has_search_words_in_all_seven_languages():
+    for term in TaxonomyTerm.objects.all():
+        assert set(LANGUAGE_CODES) <= set(term.search_words), term.code
+
+
+@pytest.mark.parametrize(
+    ("query", "service_type"), [("Sprachkurs", None), ("курси німецької", None), ("посвідка", "auslaenderbehoerde")]
+)
+def test_everyday_words_find_the_shipped_services(query, service_type):
+    params, errors = parse_search_params(QueryDict(urlencode({"q": query})))
+    assert not errors
+    found = search_services(params, point=None)
+    assert found.exists(), query
+    if service_type:
+        assert found.filter(service_type__code=service_type).exists()
 
 
 def test_loading_twice_writes_no_history_and_touches_nothing():

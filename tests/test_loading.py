@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from directory.models import Gemeinde, Organization, Postcode, Service
+from directory.models import Gemeinde, Organization, Postcode, Service, TaxonomyTerm
 from exchange.loaders import LoadError, load_catalogue, load_geography
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +173,30 @@ def test_a_postcode_row_naming_an_unknown_gemeinde_is_rejected(tmp_path):
     with pytest.raises(LoadError, match=r"postcodes.csv, row 6, field 'gemeinden': unknown Gemeinde AGS '05999999'"):
         load_geography(tmp_path)
     assert not Postcode.objects.filter(code="99999").exists()
+
+
+@pytest.mark.parametrize(
+    ("by", "message"),
+    [
+        ("      search_words:\n        xx: [Wort]", "unknown language code 'xx'"),
+        ("      search_words:\n        de: Wort", "de: expected a list of words"),
+        ("      search_words:\n        de: [Wort, '']", "de: expected a list of words"),
+        ("      search_words: [Wort]", "expected a mapping of language code"),
+    ],
+)
+def test_a_terms_search_words_are_checked(catalogue_dir, by, message):
+    taxonomies = catalogue_dir / "taxonomies.yaml"
+    text = taxonomies.read_text(encoding="utf-8")
+    first = text.index("      search_words:")
+    end = text.index("\n    - code:", first)
+    taxonomies.write_text(text[:first] + by + text[end:], encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_catalogue(catalogue_dir)
+    assert error.value.field == "search_words" and message in str(error.value)
+    assert error.value.file.endswith("taxonomies.yaml")
+
+
+def test_a_terms_search_words_are_loaded(catalogue_dir):
+    load_catalogue(catalogue_dir)
+    term = TaxonomyTerm.objects.get(taxonomy__key="need", code="language")
+    assert "Sprachkurs" in term.search_words["de"] and "курси німецької" in term.search_words["uk"]

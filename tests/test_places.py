@@ -5,7 +5,7 @@ from django.contrib.gis.geos import Point
 from django.db.models import F
 
 from directory.models import Gemeinde, Place
-from directory.places import PlaceError, representative_point, resolve_place, with_point
+from directory.places import PlaceError, representative_point, resolve_place, transliterations, with_point
 
 pytestmark = pytest.mark.django_db
 
@@ -216,3 +216,43 @@ def test_a_gemeindes_point_is_the_one_the_loader_places_it_at():
         expected = representative_point(gemeinde)
         assert resolve_place(ags=gemeinde.ags).point == expected
         assert annotated.representative.distance(expected) < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("text", "ags"),
+    [
+        ("Клеве", KLEVE),  # Cyrillic (uk and ru alike)
+        ("Кельн", KOELN),  # Köln as Ukrainians write it: е for ö
+        ("Кёльн", KOELN),  # and as Russians do
+        ("Дюссельдорф", DUESSELDORF),
+        ("Мюнстер", MUENSTER),
+        ("Гаген", "05914000"),  # г read as h at the start (Hagen)
+        ("كولن", KOELN),  # Arabic script: no short vowels
+        ("دوسلدورف", DUESSELDORF),
+        ("مونستر", MUENSTER),
+        ("إسن", ESSEN),
+        ("زولينغن", "05122000"),  # same consonants as Schlangen: the closer spelling wins
+        ("Kleev", KLEVE),  # Latin typos that trigrams alone miss
+        ("Düseldorf", DUESSELDORF),
+    ],
+)
+def test_it_reads_town_names_typed_in_other_scripts_and_with_typos(text, ags, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        place = resolve_place(q=text)
+    assert place.error is None and place.gemeinde is not None, (text, place)
+    assert place.gemeinde.ags == ags
+
+
+@pytest.mark.parametrize("text", ["Мюльгайм", "Мюльхайм", "مولهايم"])
+def test_an_ambiguous_name_in_another_script_asks(text):
+    place = resolve_place(q=text)
+    assert place.gemeinde is None and place.error is None
+    assert [g.ags for g in place.choices] == ["05117000", KOELN]
+
+
+def test_transliterations_read_each_script():
+    assert transliterations("Kleve") == ["Kleve"]
+    assert transliterations("Клеве") == ["kleve"]
+    assert transliterations("Гаген") == ["gagen", "hagen", "hahen"]
+    assert transliterations("كولن") == ["kuln"]
+    assert transliterations("کلوه") == ["klu"], "a final ه is a vowel in Persian"

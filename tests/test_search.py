@@ -3,9 +3,10 @@
 from urllib.parse import urlencode
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from directory.filters import yes_no
+from directory.filters import languages_named, yes_no
 from directory.models import (
     Accessibility,
     AttendingType,
@@ -22,7 +23,7 @@ from directory.models import (
 )
 from directory.places import resolve_place
 from directory.services import refresh_search_text
-from public.search import SearchParams, parse_search_params, search_services
+from public.search import SearchParams, parse_search_params, search_services, suggestions
 from tests import factories
 from tests.factories import ESSEN, KLEVE
 
@@ -330,3 +331,250 @@ def test_off_is_no_filter(service_with_a_place):
     service, _ = service_with_a_place
     assert service not in search("free=on")
     assert search("free=off&walk_in=off&barrier_free=nein") == search("")
+
+
+# --- In the newcomer's own words -------------------------------------------------------------------------
+
+SOLINGEN, REMSCHEID = "05122000", "05120000"
+
+
+def q(text: str, **more: str) -> str:
+    return urlencode({"q": text, **more})
+
+
+@pytest.fixture
+def own_words():
+    """Offices tagged with the terms whose search words people type (the terms are reference data)."""
+    return {
+        "course": factories.office(name="Quellkurse Ankerstadt", needs=["language"]),
+        "permit": factories.office(name="Quellamt Ankerstadt", service_type="auslaenderbehoerde", needs=["residence"]),
+        "advice": factories.office(name="Quellrat Ankerstadt", needs=["counselling"]),
+        "other": factories.office(name="Quellkasse Ankerstadt", needs=["family"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "wanted"),
+    [
+        ("Sprachkurs", "course"),
+        ("Deutschkurs", "course"),
+        ("دورة لغة ألمانية", "course"),
+        ("تعلم الألمانية", "course"),
+        ("курси німецької", "course"),
+        ("перекладач", "course"),
+        ("посвідка", "permit"),
+        ("Aufenthaltstitel", "permit"),
+        ("psychosozial", "advice"),
+    ],
+)
+def test_everyday_words_in_every_language_find_the_services_of_their_term(own_words, query, wanted):
+    found = search(q(query))
+    assert own_words[wanted] in found, query
+    assert own_words["other"] not in found
+
+
+def test_a_sentence_finds_the_services_of_the_phrase_it_contains_when_nothing_matches_it_whole(own_words):
+    sentence = "шукаю курси німецької для жінок"
+    found = search(q(sentence))
+    assert own_words["course"] in found and not next(s for s in found if s == own_words["course"]).full_match
+    assert own_words["other"] not in found
+    assert own_words["course"] not in search(q("шукаю курси німецької -Quellkurse")), "an excluded word excludes"
+
+    # Once a service matches every word, the phrase alone no longer widens the results.
+    complete = factories.office(name="Frauenkurse Ankerstadt", description={"uk": "Шукаю курси німецької для жінок?"})
+    found = search(q(sentence))
+    assert complete in found and own_words["course"] not in found
+    assert all(s.full_match for s in found)
+
+
+def test_an_editors_search_words_reach_the_search_text():
+    term = factories.term("need", "family")
+    term.search_words = {"de": ["Kinderquelle"], "ar": ["ينبوع الأطفال"]}
+    term.save()
+    service = factories.service(name="Quellfamilie", needs=["family"])  # builds its search text
+    assert service in search(q("Kinderquelle")) and service in search(q("أبحث عن ينبوع الأطفال"))
+    assert service in search(q("Kinderquele")), "typos in search words are forgiven like typos in names"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [("Farsi", "fa"), ("Dari", "fa"), ("Persisch", "fa"), ("فارسی", "fa"), ("Ukrainisch", "uk"), ("українська", "uk")],
+)
+def test_a_language_named_in_the_query_finds_the_services_that_speak_it(query, code):
+    speaking = factories.office(name="Quellsprechstunde")
+    factories.language(service=speaking, code=code)
+    silent = factories.office(name="Quellschweigen")
+    found = search(q(query))
+    assert speaking in found and silent not in found
+
+
+def test_a_named_language_narrows_what_the_other_words_find(own_words):
+    factories.language(service=own_words["advice"], code="fa")
+    other_advice = factories.office(name="Quellrat Nebenan", needs=["counselling"])
+    found = search(q("Beratung auf Farsi"))
+    assert own_words["advice"] in found and other_advice not in found
+
+
+def test_languages_named_keeps_the_other_words():
+    assert languages_named("Beratung auf Farsi") == (["fa"], "beratung")
+    assert languages_named("консультація українською") == (["uk"], "консультація")
+    assert languages_named("Deutsch lernen") == ([], "Deutsch lernen"), "German means the course, not a filter"
+
+
+# --- Responsible first -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jobcenters():
+    """The Jobcenter responsible for Solingen sits farther away than another city's."""
+    return {
+        "responsible": factories.office(
+            name="Quell-Jobcenter Klingenstadt", needs=["work"], ags=REMSCHEID, areas=[SOLINGEN]
+        ),
+        "nearer": factories.office(
+            name="Quell-Jobcenter Nachbarstadt", needs=["work"], ags=SOLINGEN, areas=[REMSCHEID]
+        ),
+    }
+
+
+def test_with_a_place_the_responsible_services_come_first(jobcenters):
+    place = resolve_place(q="Solingen")
+    params, _ = parse_search_params(QueryDict("need=work"))
+    found = [s for s in search_services(params, point=place.point, ags=place.ags) if s in jobcenters.values()]
+    assert found == [jobcenters["responsible"], jobcenters["nearer"]]
+    assert found[0].responsible and not found[1].responsible
+    assert found[0].distance_m > found[1].distance_m, "responsible beats nearer"
+
+
+def test_responsible_first_is_still_one_query(django_assert_num_queries, jobcenters):
+    place = resolve_place(q="Solingen")
+    params, _ = parse_search_params(QueryDict("q=Jobcenter&need=work&free=1"))
+    with django_assert_num_queries(1):  # the services, filtered, marked, ranked and placed, in one SELECT
+        list(search_services(params, point=place.point, ags=place.ags)[:20])
+
+
+@pytest.mark.parametrize(("accuracy", "shown"), [("exact", True), ("postcode", False), ("municipality", False)])
+def test_a_distance_is_shown_only_from_an_exact_point(accuracy, shown):
+    office = factories.office(name="Quellpunkt", ags=KLEVE, point_accuracy=accuracy)
+    from django.utils import timezone
+
+    from public.display import make_card, services_for_display
+
+    found = services_for_display(Service.objects.filter(pk=office.pk).near(resolve_place(plz="45127").point))
+    card = make_card(found.get(), timezone.now())
+    assert (card.distance_km is not None) is shown
+
+
+# --- What the filters can promise ------------------------------------------------------------------------
+
+
+def test_facts_stated_counts_the_services_that_record_each_fact(service_with_a_place):
+    service, location = service_with_a_place
+    scope = Service.objects.filter(pk=service.pk)
+    assert scope.facts_stated(["ar"]) == {
+        "free": 0, "walk_in": 0, "barrier_free": 0, "hours": 0, "eligibility": 0, "language_ar": 0,
+    }  # fmt: skip
+    CostOption.objects.create(service=service, amount=0)
+    factories.schedule(location=location)
+    Accessibility.objects.create(location=location, details="Rampe")
+    Language.objects.create(location=location, code="ar")
+    factories.attribute(service, "residence-status", "duldung")
+    assert scope.facts_stated(["ar", "uk"]) == {
+        "free": 1, "walk_in": 1, "barrier_free": 1, "hours": 1, "eligibility": 1, "language_ar": 1, "language_uk": 0,
+    }  # fmt: skip
+
+
+def test_eligibility_narrows_only_the_services_that_state_it():
+    for_duldung = factories.office(name="Quellhilfe Duldung", terms=[("residence-status", "duldung")])
+    for_24 = factories.office(name="Quellhilfe Schutz", terms=[("residence-status", "schutz-24")])
+    silent = factories.office(name="Quellhilfe Offen")
+    found = search("eligibility=schutz-24")
+    assert for_24 in found and silent in found and for_duldung not in found
+
+
+# --- When nothing is found -------------------------------------------------------------------------------
+
+
+def test_suggestions_name_the_need_categories_and_a_spelling():
+    factories.office(name="Quellsprachkurse", needs=["language"])
+    assert search(q("Sprachkurz Xylofonklang")) == []
+    found = suggestions("Sprachkurz Xylofonklang")
+    assert "sprachkurs" in found.spelling.split()
+    assert [code for code, _name in found.needs] == ["language"]
+    assert [code for code, _name in suggestions("Beratung").needs] == ["counselling"]
+    assert not suggestions("Xylofonklang")
+
+
+# --- The search page -------------------------------------------------------------------------------------
+
+
+def test_the_page_marks_the_responsible_services_and_lists_them_first(client, jobcenters):
+    html = client.get("/de/search/?need=work&plz=Solingen").content.decode()
+    responsible, nearer = (html.index(f"/de/services/{jobcenters[k].pk}/") for k in ("responsible", "nearer"))
+    assert responsible < nearer
+    card = html[responsible : html.index("</li>", html.index('class="actions"', responsible))]
+    assert "Zuständig für Sie" in card
+    responsible_for_work = Service.objects.published().responsible_for(SOLINGEN).with_term("need", "work")
+    assert html.count("Zuständig für Sie") == responsible_for_work.count()  # the responsible page's rule
+    assert "zuerst die für Solingen zuständigen Stellen" in html
+    uk = client.get("/uk/search/?need=work&plz=Солінген").content.decode()
+    assert "Ваша установа за місцем проживання" in uk
+
+
+def test_a_filter_nothing_is_recorded_for_says_so_instead_of_nothing_found(client):
+    # Kreis Kleve: neither these tests nor the shipped catalogue record a walk-in slot there.
+    office = factories.office(name="Quelltreff Kleve", ags=KLEVE, areas=["05154"])
+    html = client.get("/de/search/?q=Quelltreff&plz=Kleve&walk_in=1").content.decode()
+    assert "0 Ergebnisse" in html
+    assert "Hier hat noch kein Angebot offene Sprechzeiten ohne Termin eingetragen" in html
+    assert "Nichts gefunden" not in html
+    assert 'name="walk_in" value="1" checked' in html
+
+    factories.schedule(service=office)
+    html = client.get("/de/search/?q=Quelltreff&plz=Kleve&walk_in=1").content.decode()
+    assert "1 Ergebnis" in html and "Hier hat noch kein Angebot" not in html
+    walk_in = html[html.index('name="walk_in"') :]
+    assert walk_in[: walk_in.index("</label>")].endswith('<span class="stated">(1)</span>')
+
+
+def test_an_unstated_filter_is_offered_as_no_information_yet(client):
+    html = client.get("/ar/search/?plz=Kleve").content.decode()
+    free = html[html.index('name="free"') :]
+    free = free[: free.index("</label>")]
+    assert "لا توجد معلومات بعد" in free and "disabled" in free
+
+
+def test_a_language_named_in_the_search_says_it_filters_and_why_nothing_is_found(client):
+    html = client.get("/de/search/?" + q("Beratung auf Paschtu")).content.decode()
+    assert "Ihre Suche nennt eine Sprache" in html
+    assert "Hier hat noch kein Angebot eingetragen, dass diese Sprache gesprochen wird" in html
+
+
+def test_nothing_found_suggests_needs_a_spelling_and_who_is_responsible(client):
+    factories.office(name="Quellsprachkurse", needs=["language"])
+    html = client.get("/uk/search/?" + q("Sprachkurz Xylofonklang", plz="Kleve")).content.decode()
+    assert "Можливо, це допоможе" in html
+    assert "need=language" in html and "q=sprachkurs%20" in html
+    assert f'href="/uk/responsible/?ags={KLEVE}"' in html
+    assert "Хто відповідає за Kleve?" in html
+
+
+def test_search_words_are_edited_in_the_admin_one_per_line():
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    term = factories.term("need", "family")
+    request = RequestFactory().get("/")
+    request.user = get_user_model()(is_superuser=True, is_staff=True)
+    form_class = admin.site._registry[TaxonomyTerm].get_form(request, term)
+    shown = str(form_class(instance=term)["search_words"])
+    assert shown.count("<textarea") == 7 and "Familie" in shown
+    field = form_class.base_fields["search_words"]
+    assert field.clean(["Kinderquelle\n Familienhilfe \n", "", "عائلة", "", "", "", ""]) == {
+        "de": ["Kinderquelle", "Familienhilfe"],
+        "ar": ["عائلة"],
+    }
+    term.search_words = {"de": "nicht als Liste"}
+    with pytest.raises(ValidationError):
+        term.full_clean()

@@ -38,6 +38,8 @@ from directory.models.catalogue import (
     TaxonomyTermQuerySet,
     exactly_one,
     international_number,
+    responsible_condition,
+    search_form,
 )
 from directory.models.geography import (
     AGS_ANY_LEVEL,
@@ -142,4 +144,6 @@ __all__ = [
     "international_number",
     "record_by_id",
     "record_constraints",
+    "responsible_condition",
+    "search_form",
 ]

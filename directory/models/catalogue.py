@@ -6,11 +6,15 @@ one vocabulary of filters that the site and the API share.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
+from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchQuery,
@@ -19,7 +23,9 @@ from django.contrib.postgres.search import (
     SearchVectorField,
     TrigramWordSimilarity,
 )
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +33,14 @@ from django.utils.translation import gettext_lazy as _
 from directory.hours import BYDAY, AttendingType
 from directory.models.geography import AGS_ANY_LEVEL, POSTCODE, Gemeinde, ags_levels
 from directory.models.provenance import Record, Source, record_constraints
-from directory.translation import Translated, TranslatedField, translate
+from directory.translation import (
+    LANGUAGE_CODES,
+    Translated,
+    TranslatedField,
+    TranslationsFormField,
+    TranslationsWidget,
+    translate,
+)
 
 # --- Well-formed codes ---------------------------------------------------------------------------------
 # (The weekday codes, BYDAY and attending types belong to opening hours: directory.hours.)
@@ -82,9 +95,100 @@ class Taxonomy(Record):
         return str(translate(self.name))
 
 
+def search_form(text: str) -> str:
+    """Text as search words are compared: lower case, every run of punctuation or spaces one space.
+
+    :data:`SEARCH_FORM_SQL` is the same rule in SQL, for the stored words.
+    """
+    return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
+
+
+# The SQL form of search_form() for a text column or value ({} is the expression).
+SEARCH_FORM_SQL = "btrim(regexp_replace(lower({}), '[^[:alnum:]]+', ' ', 'g'))"
+
+
+def validate_search_words(value: object) -> None:
+    """Search words are a mapping of UI language → list of words or phrases (strings)."""
+    if not isinstance(value, dict):
+        raise ValidationError("Search words must be an object of language code → list of words.")
+    unknown = sorted(set(value) - set(LANGUAGE_CODES))
+    if unknown:
+        raise ValidationError(
+            "Unknown language code(s): %(codes)s; allowed are %(allowed)s.",
+            params={"codes": ", ".join(unknown), "allowed": ", ".join(LANGUAGE_CODES)},
+        )
+    for code, words in value.items():
+        if not isinstance(words, list) or not all(isinstance(word, str) and word.strip() for word in words):
+            raise ValidationError("The %(code)s search words must be a list of words.", params={"code": code})
+
+
+class SearchWordsFormField(TranslationsFormField):
+    """One box per language in the admin, one word or phrase per line."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(textarea=True, **kwargs)
+        self.widget = SearchWordsWidget(textarea=True)
+
+    def compress(self, data_list: list[str]) -> dict[str, list[str]]:  # type: ignore[override]
+        words = {
+            code: [line.strip() for line in text.splitlines() if line.strip()]
+            for code, text in zip(LANGUAGE_CODES, data_list or [], strict=False)
+        }
+        return {code: lines for code, lines in words.items() if lines}
+
+
+class SearchWordsWidget(TranslationsWidget):
+    def decompress(self, value: Any) -> list[str]:
+        if isinstance(value, str):  # a bound form re-rendering its raw JSON
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = {}
+        value = value if isinstance(value, dict) else {}
+        return ["\n".join(value.get(code) or []) for code in LANGUAGE_CODES]
+
+
+class SearchWordsField(models.JSONField):
+    """The everyday words and phrases people type for a term, per UI language: ``{"uk": ["посвідка", …]}``.
+
+    Not shown anywhere: they only widen what the search finds (``directory.services`` puts them into the
+    search text of the services with the term, and :meth:`ServiceQuerySet.matching` matches their phrases).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default", dict)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate_search_words)
+
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        return SearchWordsFormField(required=False, label=kwargs.get("label", "Search words"), help_text=self.help_text)
+
+
 class TaxonomyTermQuerySet(models.QuerySet["TaxonomyTerm"]):
     def of(self, taxonomy_key: str) -> TaxonomyTermQuerySet:
         return self.filter(taxonomy__key=taxonomy_key)
+
+    def saying(self, text: str) -> TaxonomyTermQuerySet:
+        """Terms one of whose search words (any language) occurs in ``text`` as whole words.
+
+        "Ich suche einen Deutschkurs" says the term language; "курси німецької для жінок" does too.
+        Both sides are compared in :func:`search_form` (lower case, punctuation as spaces).
+        """
+        padded = f" {search_form(text)} "
+        if not padded.strip():
+            return self.none()
+        # Constant SQL; the text is a parameter.
+        said = RawSQL(  # noqa: S611
+            "SELECT term.id FROM directory_taxonomyterm AS term WHERE EXISTS (SELECT 1"  # noqa: S608
+            " FROM jsonb_each(CASE jsonb_typeof(term.search_words) WHEN 'object' THEN term.search_words"
+            " ELSE '{}'::jsonb END) AS language,"
+            " jsonb_array_elements_text(CASE jsonb_typeof(language.value) WHEN 'array' THEN language.value"
+            " ELSE '[]'::jsonb END) AS word"
+            f" WHERE strpos(%s, ' ' || {SEARCH_FORM_SQL.format('word')} || ' ') > 0)",
+            (padded,),
+        )
+        return self.filter(pk__in=said)
 
 
 class TaxonomyTerm(Record):
@@ -95,6 +199,9 @@ class TaxonomyTerm(Record):
     parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
     term_uri = models.URLField(blank=True)
     sort = models.PositiveSmallIntegerField(default=0)
+    search_words = SearchWordsField(
+        help_text="Words and phrases people type for this term, one per line in each language (search only)"
+    )
 
     objects = TaxonomyTermQuerySet.as_manager()
 
@@ -187,9 +294,14 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             if gemeinde is None:
                 return self.none()
             place = gemeinde.ags
-        levels = ags_levels(place)
-        covering = ServiceArea.objects.filter(service=OuterRef("pk"), ags__in=levels)
-        return self.filter(Exists(covering.filter(excludes=False)), ~Exists(covering.filter(excludes=True)))
+        return self.filter(responsible_condition(place))
+
+    def marking_responsible(self, ags: str) -> ServiceQuerySet:
+        """Annotate ``responsible``: whether the service is responsible for the place (the same rule as
+        :meth:`responsible_for`), so a list can put those first and mark them."""
+        return self.annotate(
+            responsible=ExpressionWrapper(responsible_condition(ags), output_field=models.BooleanField())
+        )
 
     def responsible_for_any(self, ags_codes: tuple[str, ...] | list[str]) -> ServiceQuerySet:
         """Services responsible for at least one of the places (a postcode spanning several Gemeinden)."""
@@ -226,8 +338,12 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
         A service that names no residence status is open to everyone (KI, Ausländerbehörde, …).
         """
-        tagged = Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy__key="residence-status")
-        return self.filter(Q(Exists(tagged.filter(taxonomy_term__code=residence_status))) | ~Q(Exists(tagged)))
+        tagged = Attribute.objects.filter(
+            service=OuterRef("pk"),
+            taxonomy_term__taxonomy__key="residence-status",
+            taxonomy_term__code=residence_status,
+        )
+        return self.filter(Q(Exists(tagged)) | ~STATED["eligibility"]())
 
     def with_filter_term(self, parameter: str, code: str) -> ServiceQuerySet:
         """The term filter a parameter of :data:`TERM_FILTERS` names (eligibility has its own rule)."""
@@ -235,36 +351,40 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             return self.eligible(code)
         return self.with_term(TERM_FILTERS[parameter], code)
 
-    def speaking(self, language_code: str) -> ServiceQuerySet:
-        """Services where one can speak the language: the service's own languages or those of one of its places.
+    def speaking(self, language_code: str | list[str]) -> ServiceQuerySet:
+        """Services where one can speak the language (or one of the languages): the service's own languages
+        or those of one of its places.
 
         A place's languages count too: a counselling service held in Arabic at one office speaks Arabic.
         Languages of a phone line do not (they say who answers the phone, not who gives the service).
         """
-        return self.filter(
-            Q(Exists(Language.objects.filter(service=OuterRef("pk"), code=language_code)))
-            | _at_service_places(Language, code=language_code)
-        )
+        return self.filter(speaks([language_code] if isinstance(language_code, str) else language_code))
 
     def free(self) -> ServiceQuerySet:
         """Services with a cost option of amount 0.
 
         A "free" only written in ``fees_description`` is not read: free text is no fact a filter can trust.
         """
-        return self.filter(Exists(CostOption.objects.filter(service=OuterRef("pk"), amount=0)))
+        return self.filter(STATED["free"]())
 
     def walk_in(self) -> ServiceQuerySet:
         """A walk-in schedule on the service, one of its places or one of its service-at-locations."""
-        walk_in = AttendingType.WALK_IN
-        return self.filter(
-            Q(Exists(Schedule.objects.filter(service=OuterRef("pk"), attending_type=walk_in)))
-            | Q(Exists(Schedule.objects.filter(service_at_location__service=OuterRef("pk"), attending_type=walk_in)))
-            | _at_service_places(Schedule, attending_type=walk_in)
-        )
+        return self.filter(STATED["walk_in"]())
 
     def barrier_free(self) -> ServiceQuerySet:
         """One of the service's places has an accessibility record."""
-        return self.filter(_at_service_places(Accessibility))
+        return self.filter(STATED["barrier_free"]())
+
+    def facts_stated(self, languages: tuple[str, ...] | list[str]) -> dict[str, int]:
+        """How many of these services state each fact a yes/no filter asks for, the languages spoken (one
+        count per code) and who may come (a residence status): one query.
+
+        What a filter is offered with: where no service states a fact, a filter on it finds nothing because
+        nothing is recorded, which must not read as "there is nothing".
+        """
+        counts = {name: Count("pk", filter=condition()) for name, condition in STATED.items()}
+        counts |= {f"language_{code}": Count("pk", filter=speaks([code])) for code in languages}
+        return self.aggregate(**counts)
 
     def run_as(self, jobcenter_form: str) -> ServiceQuerySet:
         """Jobcenters run that way (gemeinsame Einrichtung or zugelassener kommunaler Träger)."""
@@ -277,33 +397,57 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         )
 
     def matching(self, text: str) -> ServiceQuerySet:
-        """Services whose ``search_text`` matches ``text``, annotated with ``relevance`` (higher is better).
+        """Services whose ``search_text`` matches ``text``, annotated with ``relevance`` (higher is better)
+        and ``full_match`` (every word found, not only one of the query's phrases).
 
         A service matches the German full-text query (stemmed: "Beratungen" finds "Beratung"; websearch
         syntax: "a phrase", -excluded, or) or, so that typos still find something, every word of three or
         more letters is like a word of its text (pg_trgm ``%>``: "Integrazion" finds "Integration").
         Per word rather than the whole text, so "Integration Point" is not matched by every text that
         only says "Integration". The typo branch looks at names and terms only (``search_names``): cheap.
+
+        Third, a query in a newcomer's own words is often a sentence ("шукаю курси німецької в Есені"):
+        a service also matches when the query contains, as whole words, one of the search words of its
+        service type or of one of its terms (:attr:`TaxonomyTerm.search_words`). Such partial matches are
+        only kept when no service matches fully (``full_match``): they keep a sentence from finding nothing,
+        but never dilute what the words find ("Integration Point Essen" must not bring every office whose
+        type is called "Integration…").
         """
         query = SearchQuery(text, config="german", search_type="websearch")
         wanted: list[str] = []
-        typos = Q()
+        excluded = Q()
         for token in text.split()[: MAX_FUZZY_WORDS * 2]:
-            if token.startswith("-") and len(token) > 1:  # excluded, as websearch syntax says: by the typo branch too
-                typos &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
+            if token.startswith("-") and len(token) > 1:  # excluded, as websearch syntax says: by every branch
+                excluded &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
             else:
                 wanted += re.findall(r"\w{3,}", token)
+        typos = Q()
         for word in wanted[:MAX_FUZZY_WORDS]:
             typos &= Q(search_names__trigram_word_similar=word)
-        matches = Q(search_vector=query) | typos if wanted else Q(search_vector=query)
-        return self.filter(matches).annotate(
-            relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_names")
+        full = Q(search_vector=query) | (typos & excluded) if wanted else Q(search_vector=query)
+        said = TaxonomyTerm.objects.saying(text).values("pk")
+        by_term = (
+            Q(service_type__in=said)
+            | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
+        ) & excluded
+        boolean: models.BooleanField[bool, bool] = models.BooleanField()
+        return (
+            self.annotate(full_match=ExpressionWrapper(full, output_field=boolean))
+            .filter(Q(full_match=True) | by_term)
+            .annotate(
+                # Over everything the filters let through: is there any full match at all?
+                any_full_match=Window(BoolOr("full_match")),
+                kept=ExpressionWrapper(Q(full_match=True) | Q(any_full_match=False), output_field=boolean),
+                relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_names"),
+            )
+            .filter(kept=True)
         )
 
     def near(self, point: Point) -> ServiceQuerySet:
         """Nearest first: ``distance_m`` is the metres to the service's closest physical location.
 
         Services without a physical location (online, by phone) come last, with ``distance_m`` None.
+        ``distance_accuracy`` is that location's PointAccuracy.
         """
         closest = (
             Location.objects.filter(
@@ -313,16 +457,56 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             )
             .annotate(metres=GeographyDistance("point", point))
             .order_by("metres")
-            .values("metres")[:1]
         )
-        return self.annotate(distance_m=Subquery(closest, output_field=models.FloatField())).order_by(
-            F("distance_m").asc(nulls_last=True), *SERVICE_ORDERING
-        )
+        return self.annotate(
+            distance_m=Subquery(closest.values("metres")[:1], output_field=models.FloatField()),
+            # How exact that closest point is (a PointAccuracy): a distance from a postcode's or town's
+            # centre would mislead, so only one from an exact point is shown.
+            distance_accuracy=Subquery(closest.values("point_accuracy")[:1], output_field=models.CharField()),
+        ).order_by(F("distance_m").asc(nulls_last=True), *SERVICE_ORDERING)
 
 
 def _at_service_places(model: type[Language] | type[Schedule] | type[Accessibility], **conditions: object) -> Q:
     """Rows of ``model`` that belong to one of the service's locations (via service_at_location)."""
     return Q(Exists(model.objects.filter(location__service_at_locations__service=OuterRef("pk"), **conditions)))
+
+
+def responsible_condition(ags: str) -> Q:
+    """The one rule of responsibility for a place (AGS of any level), as a condition on services:
+    an including area covers it and no excluding area does."""
+    covering = ServiceArea.objects.filter(service=OuterRef("pk"), ags__in=ags_levels(ags))
+    return Q(Exists(covering.filter(excludes=False))) & ~Q(Exists(covering.filter(excludes=True)))
+
+
+def speaks(codes: list[str]) -> Q:
+    """One of the languages is spoken at the service or at one of its places (see ``speaking``)."""
+    return Q(Exists(Language.objects.filter(service=OuterRef("pk"), code__in=codes))) | _at_service_places(
+        Language, code__in=codes
+    )
+
+
+def _schedules(**conditions: object) -> Q:
+    """Schedules of the service, of one of its service-at-locations or of one of its places."""
+    return (
+        Q(Exists(Schedule.objects.filter(service=OuterRef("pk"), **conditions)))
+        | Q(Exists(Schedule.objects.filter(service_at_location__service=OuterRef("pk"), **conditions)))
+        | _at_service_places(Schedule, **conditions)
+    )
+
+
+# The facts the yes/no filters ask for, each as the condition a service must meet: one rule for the
+# filters (free(), walk_in(), barrier_free()) and for counting who states them (facts_stated()).
+# "hours": opening hours are recorded at all (what "open now" can be computed from).
+STATED: dict[str, Callable[[], Q]] = {
+    # A "free" only written in fees_description is not read: free text is no fact a filter can trust.
+    "free": lambda: Q(Exists(CostOption.objects.filter(service=OuterRef("pk"), amount=0))),
+    "walk_in": lambda: _schedules(attending_type=AttendingType.WALK_IN),
+    "barrier_free": lambda: _at_service_places(Accessibility),
+    "hours": lambda: _schedules(is_closed=False),
+    "eligibility": lambda: Q(
+        Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__taxonomy__key="residence-status"))
+    ),
+}
 
 
 # The filter parameters that take term codes (site and API alike) and the taxonomy of each.
