@@ -3,8 +3,9 @@
 Only a request the ``ReplicaMiddleware`` marks reads from the replica: an anonymous GET or HEAD of a public page
 or the API. Everything else — the staff area, the admin, sign-in, imports, management commands, a request with a
 session or just after a write — reads from the primary, so nobody reads stale data they just wrote. Within a
-marked request the first write pins the rest of it to the primary, and a response to a request that wrote sets a
-short cookie that pins that browser's next requests too (a replica lags the primary by a fraction of a second).
+marked request the first write pins the rest of it to the primary; the response to a POST that wrote sets a short
+cookie that pins that browser's next requests too (a replica lags the primary by a few milliseconds, more under
+load). A GET that writes sets no cookie: its response may be cached and shared.
 
 A replica that cannot be reached is skipped for ``REPLICA_RETRY_SECONDS``: pages answer from the primary.
 Without ``DATABASE_REPLICA_URL`` (``settings.READ_REPLICA`` false) everything runs on the primary, as before.
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Reads:
     from_replica: bool = False
+    checked: bool = False  # whether the replica was found reachable in this request (at its first read)
     wrote: bool = False
 
 
@@ -47,7 +49,14 @@ _replica_down_until = 0.0
 
 def reads_from_replica() -> bool:
     state = _reads.get()
-    return state is not None and state.from_replica
+    if state is None or not state.from_replica:
+        return False
+    if not state.checked:
+        # At the first read, not at the start of the request: static files and pages without a query never
+        # touch the replica.
+        state.checked = True
+        state.from_replica = _replica_reachable()
+    return state.from_replica
 
 
 def mark_replica_down() -> None:
@@ -98,9 +107,7 @@ def _may_read_from_replica(request: HttpRequest) -> bool:
     if request.path.startswith(tuple(settings.REPLICA_PRIMARY_PATHS)):
         return False
     # A session (staff, sign-in) or a recent write of this browser: read from the primary.
-    if settings.SESSION_COOKIE_NAME in request.COOKIES or PIN_COOKIE in request.COOKIES:
-        return False
-    return _replica_reachable()
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and PIN_COOKIE not in request.COOKIES
 
 
 class ReplicaMiddleware:
@@ -116,7 +123,8 @@ class ReplicaMiddleware:
             response = self.get_response(request)
         finally:
             _reads.reset(token)
-        if state.wrote and settings.READ_REPLICA:
+        # Only an unsafe request's response pins the browser: a GET's may be cached and shared, cookie and all.
+        if state.wrote and settings.READ_REPLICA and request.method not in ("GET", "HEAD", "OPTIONS"):
             response.set_cookie(PIN_COOKIE, "1", max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax")
         return response
 

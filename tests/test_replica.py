@@ -108,8 +108,15 @@ def test_a_write_is_read_back_from_the_primary_for_the_rest_of_the_request():
     middleware = routers.ReplicaMiddleware(_write_then_read_back)
     response = middleware(RequestFactory().get("/de/"))
     assert response.content.decode() == "True False True"
-    # The browser's next requests read from the primary too, until the replica has caught up.
-    assert response.cookies[routers.PIN_COOKIE]["max-age"] > 0
+    # A GET's response may be cached and shared: it pins no browser.
+    assert routers.PIN_COOKIE not in response.cookies
+
+
+def test_a_post_that_wrote_pins_the_browser_to_the_primary_for_a_while():
+    response = routers.ReplicaMiddleware(_write_then_read_back)(RequestFactory().post("/de/"))
+    assert response.content.decode() == "False False True"
+    assert response.cookies[routers.PIN_COOKIE]["max-age"] == 10
+    assert response.cookies[routers.PIN_COOKIE]["httponly"]
 
 
 def test_a_browser_that_just_wrote_reads_from_the_primary(client):
