@@ -401,7 +401,6 @@ def test_the_slip_has_no_serious_accessibility_violations(site_url, page, lang, 
     assert not violations, json.dumps([(v["id"], [n["target"] for n in v["nodes"][:3]]) for v in violations])
 
 
-
 @pytest.mark.parametrize("lang", ["de", "fa"])
 def test_the_slip_fits_a_390_px_phone(site_url, browser, lang, slip_services):
     """The client opens the shared link on a phone: long German compounds wrap, the QR code stays on the page."""
@@ -409,9 +408,11 @@ def test_the_slip_fits_a_390_px_phone(site_url, browser, lang, slip_services):
     page = context.new_page()
     names = ["Kommunales Integrationsmanagement Quellstadt", "Ausländerbehördenzweigstellenverwaltung Quellkreis"]
     page.goto(site_url + slip_path(lang, slip_services, SLIP_APPOINTMENT))
-    page.evaluate("names => document.querySelectorAll('.slip h2').forEach((h, i) => h.textContent = names[i % 2])", names)
+    rename = "names => document.querySelectorAll('.slip h2').forEach((h, i) => h.textContent = names[i % 2])"
+    page.evaluate(rename, names)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
+
 
 # --- The staff area on a phone ---------------------------------------------------------------------------
 
