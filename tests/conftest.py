@@ -7,6 +7,7 @@ Property tests draw few examples by default and many under ``HYPOTHESIS_PROFILE=
 """
 
 import os
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
@@ -38,6 +39,15 @@ def plain_static_files(settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test counts and caches under keys of its own: none shared with a running site, another test run
+    or the test before (the same Redis; clear() deletes only the test's own keys)."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"wegweiser-test:{uuid.uuid4().hex}"},
     }
 
 
