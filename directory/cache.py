@@ -203,20 +203,31 @@ def shareable(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
 
 
+# Models of the apps whose records pages show (the core's own are known without this): see shown_on_pages.
+_shown_elsewhere: set[type[Any]] = set()
+
+
+def shown_on_pages(*models: type[Any]) -> None:
+    """Declare an app's models whose records pages or answers show (an app calls this in its ready())."""
+    _shown_elsewhere.update(models)
+
+
 def _record_changed(sender: type[Any], instance: Any, **kwargs: Any) -> None:
     from directory.models import geography
     from directory.models.provenance import Record, Source
 
     # The instance, not the sender: for a many-to-many change the sender is the through table.
     model = type(instance)
-    if issubclass(model, Record) or model is Source or model.__module__ == geography.__name__:
+    shown = issubclass(model, Record) or model is Source or model.__module__ == geography.__name__
+    if shown or model in _shown_elsewhere:
         catalogue_changed_on_commit()
 
 
 def connect_signals() -> None:
     """The one place that makes cached pages stale: any save or delete of a record a page or answer shows.
 
-    Writes in bulk (QuerySet.update, bulk_create) pass by the signals; their callers call catalogue_changed().
+    Writes in bulk (QuerySet.update, bulk_create, raw SQL) pass by the signals; their callers call
+    catalogue_changed() or catalogue_changed_on_commit().
     """
     for name, signal in (("save", post_save), ("delete", post_delete), ("m2m", m2m_changed)):
         signal.connect(_record_changed, dispatch_uid=f"directory.cache.record_changed.{name}")
@@ -238,8 +249,9 @@ def cached_page(
 ) -> _Response:
     """The answer of ``view`` for this anonymous GET, from the shared cache when the catalogue is unchanged.
 
-    Only whole 200 answers that set no cookie are kept (never a streamed one); ``vary`` names request headers
-    the answer depends on beyond its URL. The caller decides which requests may be shared at all.
+    Only whole 200 answers that set no cookie and are not private to one client (Cache-Control) are kept, never
+    a streamed one; ``vary`` names request headers the answer depends on beyond its URL. The caller decides
+    which requests may be shared at all (:func:`shareable`).
     """
     key = _page_key(request, vary)
     found = default_cache.get_many([VERSION_KEY, key])
@@ -249,7 +261,8 @@ def cached_page(
         cached: _Response = entry[1]
         return cached
     response = view()
-    if response.status_code == 200 and not response.streaming and not response.cookies and timeout > 0:
+    private = any(word in response.get("Cache-Control", "") for word in ("private", "no-store", "no-cache"))
+    if response.status_code == 200 and not response.streaming and not response.cookies and not private and timeout > 0:
         if version is None:
             version = time.time_ns()
             if not default_cache.add(VERSION_KEY, version, VERSION_TIMEOUT):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from directory import throttle
+from directory.cache import catalogue_changed_on_commit
 from directory.models import UNMET_QUERY_MAX_LENGTH, ProblemReport, Service, UnmetSearch
 from directory.places import PlaceResult, single_line
 from directory.translation import LANGUAGE_CODES
@@ -97,7 +98,9 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
     ids = [] if service_ids is None else list(service_ids)
     with connection.cursor() as cursor:
         cursor.execute(REFRESH_SEARCH_TEXT_SQL, {"all": service_ids is None, "ids": ids})
-        return cursor.rowcount
+        changed = cursor.rowcount
+    catalogue_changed_on_commit()  # raw SQL passes by the signals; search results change
+    return changed
 
 
 # --- Problem reports ------------------------------------------------------------------------------------

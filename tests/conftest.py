@@ -14,6 +14,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from hypothesis import settings as hypothesis_settings
 
+import directory.cache
+
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
 
 
@@ -49,6 +51,13 @@ def own_cache_keys(settings):
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"wegweiser-test:{uuid.uuid4().hex}"},
     }
+
+
+@pytest.fixture(autouse=True)
+def pages_stale_at_once(monkeypatch):
+    """A test runs in one transaction that never commits but stands for many that do: a change to a record
+    makes cached pages stale at once, not at a commit that never comes (tests/test_shared_cache.py tests that)."""
+    monkeypatch.setattr(directory.cache, "catalogue_changed_on_commit", directory.cache.catalogue_changed)
 
 
 @pytest.fixture

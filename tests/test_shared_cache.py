@@ -10,16 +10,20 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 
+import directory.cache
 from directory import throttle
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 CLOSED_PORT = "redis://127.0.0.1:9/0"
+# The real one: tests/conftest.py makes a change stale pages at once in every other test.
+REAL_ON_COMMIT = directory.cache.catalogue_changed_on_commit
 
 COUNTER = """
 import django
 django.setup()
+import directory.cache
 from directory import throttle
 for _ in range(50):
     throttle.hit("cross-process", "client", window=60)
@@ -57,6 +61,24 @@ def test_a_page_is_cached_until_its_service_changes(
         service.save()
     page = client.get(url).content.decode()
     assert "Quellberatung nachher" in page
+
+
+def test_a_transaction_makes_pages_stale_once_and_only_when_it_commits(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(directory.cache, "catalogue_changed_on_commit", REAL_ON_COMMIT)
+    with django_capture_on_commit_callbacks(execute=True) as bumps:
+        service = factories.service(name="Quellberatung vorher")
+    url = f"/de/services/{service.pk}/"
+    client.get(url)
+    with django_capture_on_commit_callbacks(execute=False) as bumps:
+        for word in ("eins", "zwei", "drei"):
+            service.name = {"de": f"Quellberatung {word}"}
+            service.save()
+        assert "Quellberatung vorher" in client.get(url).content.decode(), "not before the commit"
+    assert len(bumps) == 1, "one bump for the whole transaction"
+    bumps[0]()
+    assert "Quellberatung drei" in client.get(url).content.decode()
 
 
 def test_api_answers_are_cached_per_language_until_a_record_changes(client, django_capture_on_commit_callbacks):
