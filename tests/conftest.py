@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.management import call_command
 from hypothesis import settings as hypothesis_settings
 
@@ -51,6 +52,9 @@ def own_cache_keys(settings):
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"wegweiser-test:{uuid.uuid4().hex}"},
     }
+    yield
+    # The one long-lived key (pages and counters expire within the hour by themselves).
+    cache.delete(directory.cache.VERSION_KEY)
 
 
 @pytest.fixture(autouse=True)
