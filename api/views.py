@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.core.cache import caches
 from django.db.models import CharField, Count, F, Max, Model, Q, QuerySet, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -34,7 +33,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import http_date
 
-from directory import hsds
+from directory import hsds, throttle
+from directory.cache import cached_page, shareable
 from directory.filters import MAX_AGE, ServiceFilters, unknown_terms, yes_no
 from directory.models import (
     AGS_ANY_LEVEL,
@@ -68,6 +68,7 @@ PROFILE_PATH = Path(settings.BASE_DIR) / "docs" / "api.md"
 NDJSON = "application/x-ndjson"
 # Salts the rate limit's hash of a client address (directory.services.client_hash).
 RATE_LIMIT_PURPOSE = "api.rate_limit"
+RATE_LIMIT_THROTTLE = "hsds"
 COMPACT: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False}
 # A "+" left unencoded before a UTC offset arrives as a space: "2025-01-31T12:00:00 01:00".
 _UNENCODED_PLUS = re.compile(r"([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ([0-9]{2}(?::?[0-9]{2})?)$")
@@ -112,10 +113,9 @@ def clock() -> float:
 def rate_limit_wait(request: HttpRequest) -> int | None:
     """Seconds the client must wait, or None if this request is within its limit.
 
-    A fixed one-minute window per client address, counted in Django's cache. With the default
-    LocMemCache the count is per process: N gunicorn workers allow up to N times the limit. A shared
-    cache (``HSDS_RATE_LIMIT_CACHE`` names one of ``CACHES``) makes it one limit. The address is
-    hashed, so no client address is kept in the cache.
+    A fixed one-minute window per client address, counted in the shared cache (directory/throttle.py):
+    one limit for all workers and machines. The address is hashed, so no client address is kept in the
+    cache. While the cache is unavailable the API answers without a limit (it fails open).
     """
     limit: int = getattr(settings, "HSDS_RATE_LIMIT_PER_MINUTE", 600)
     if not limit:
@@ -123,15 +123,8 @@ def rate_limit_wait(request: HttpRequest) -> int | None:
     now = clock()
     window = int(now // 60)
     client = client_hash(request.META.get("REMOTE_ADDR", ""), purpose=RATE_LIMIT_PURPOSE)
-    key = f"hsds-rate:{client[:32]}:{window}"
-    cache = caches[getattr(settings, "HSDS_RATE_LIMIT_CACHE", "default")]
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    if count <= limit:
+    hits = throttle.hit(RATE_LIMIT_THROTTLE, f"{client[:32]}:{window}", window=120)
+    if hits is None or hits.count <= limit:
         return None
     return max(1, math.ceil((window + 1) * 60 - now))
 
@@ -177,7 +170,15 @@ def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
             response["Cache-Control"] = "no-store"
         else:
             try:
-                answer = view(request, *args, **kwargs)
+                if shareable(request):
+                    # The same answer for every anonymous client, from the shared cache while the catalogue
+                    # is unchanged; it depends on Accept-Language besides the URL.
+                    seconds = getattr(settings, "PUBLIC_CACHE_SECONDS", 300)
+                    answer = cached_page(
+                        request, lambda: view(request, *args, **kwargs), timeout=seconds, vary=("Accept-Language",)
+                    )
+                else:
+                    answer = view(request, *args, **kwargs)
             except ApiError as exc:
                 answer = error_response(exc.status, exc.message, exc.parameter)
             response = conditional_get.process_response(request, answer)

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 OS_PACKAGES=(
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15   # the only database
+  redis-server                                                 # the shared cache: rate limits, throttles, pages
   libgdal32 libgeos-c1v5 libproj25                             # GeoDjango loads these itself
   python3-venv gettext                                         # venv; msgfmt for the UI translations
   chromium fonts-dejavu-core                                   # browser tests; fonts for Arabic, Farsi, Cyrillic
@@ -46,6 +47,28 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   echo "provision: installing npm test tools"
   npm ci --ignore-scripts --no-audit --no-fund --silent
   cp package-lock.json node_modules/.lock-copy
+fi
+
+# Shared cache: REDIS_URL when given (another server; nothing is started here), else Debian's redis-server on
+# 127.0.0.1:6379. The site answers without it (uncached), so an unreachable REDIS_URL is a warning only.
+if [ -n "${REDIS_URL:-}" ]; then
+  if redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; then
+    echo "provision: using REDIS_URL"
+  else
+    echo "provision: warning: REDIS_URL does not answer; the site will run without its shared cache" >&2
+  fi
+else
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
+    echo "provision: starting Redis"
+    # The init script (no systemd in containers) runs it as the redis user with Debian's /etc/redis/redis.conf.
+    $SUDO service redis-server start >/dev/null 2>&1 || $SUDO redis-server /etc/redis/redis.conf --daemonize yes
+  fi
+  for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG && break
+    sleep 0.5
+  done
+  redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG || { echo "provision: Redis did not start" >&2; exit 1; }
+  echo "provision: Redis ready"
 fi
 
 # Database: DATABASE_URL when given, else the machine's local cluster.

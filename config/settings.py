@@ -230,6 +230,22 @@ MAP_TILE_ATTRIBUTION = env_str("WEGWEISER_MAP_TILE_ATTRIBUTION", "© OpenStreetM
 # Anonymous pages may be cached this long by browsers and shared caches (seconds).
 PUBLIC_CACHE_SECONDS = env_int("WEGWEISER_PUBLIC_CACHE_SECONDS", 300)
 
-# HSDS API etiquette: requests per client and minute (0 turns the limit off). With the default
-# per-process cache the limit counts per worker; a deployment can point CACHES at a shared backend.
+# HSDS API etiquette: requests per client and minute (0 turns the limit off), one count for all workers
+# and machines in the shared cache below.
 HSDS_RATE_LIMIT_PER_MINUTE = env_int("WEGWEISER_HSDS_RATE_LIMIT_PER_MINUTE", 600)
+
+# The shared cache: Redis (Debian's redis-server, started by config/provision.sh; REDIS_URL for another).
+# Rate limits, throttles and the page cache live there, one for every worker on every machine. Django's own
+# Redis backend with redis-py + hiredis (no extra Django package), subclassed to fail open: without Redis the
+# site answers uncached (directory/cache.py). Short socket timeouts, so an unreachable Redis costs little.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "directory.cache.SharedRedisCache",
+        "LOCATION": REDIS_URL,
+        # Keys of this site start with this (tests use their own, see tests/conftest.py).
+        "KEY_PREFIX": env_str("WEGWEISER_CACHE_KEY_PREFIX", "wegweiser"),
+        "TIMEOUT": PUBLIC_CACHE_SECONDS,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}

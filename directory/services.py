@@ -12,6 +12,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from directory import throttle
+from directory.cache import catalogue_changed_on_commit
 from directory.models import UNMET_QUERY_MAX_LENGTH, ProblemReport, Service, UnmetSearch
 from directory.places import PlaceResult, single_line
 from directory.translation import LANGUAGE_CODES
@@ -96,7 +98,9 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
     ids = [] if service_ids is None else list(service_ids)
     with connection.cursor() as cursor:
         cursor.execute(REFRESH_SEARCH_TEXT_SQL, {"all": service_ids is None, "ids": ids})
-        return cursor.rowcount
+        changed = cursor.rowcount
+    catalogue_changed_on_commit()  # raw SQL passes by the signals; search results change
+    return changed
 
 
 # --- Problem reports ------------------------------------------------------------------------------------
@@ -140,12 +144,28 @@ def report_problem(
     )
     report.full_clean()
     report.save()
+    if report.reporter_id is None:
+        throttle.hit(REPORT_THROTTLE, report.client_hash, window=int(REPORT_WINDOW.total_seconds()))
     return report
 
 
-def report_rate_limited(client_ip: str, *, limit: int = 5, window: timedelta = timedelta(hours=1)) -> bool:
-    """Whether this client has already sent ``limit`` reports within ``window``."""
-    recent = ProblemReport.objects.filter(client_hash=client_hash(client_ip), created_at__gte=timezone.now() - window)
+# Anonymous reports are counted per client in the shared cache (directory/throttle.py) for this long.
+REPORT_THROTTLE = "report"
+REPORT_WINDOW = timedelta(hours=1)
+
+
+def report_rate_limited(client_ip: str, *, limit: int = 5, window: timedelta = REPORT_WINDOW) -> bool:
+    """Whether this client has already sent ``limit`` anonymous reports within ``window``.
+
+    Counted in the shared cache (one count for every worker and machine); while the cache is unavailable,
+    the client's stored reports are counted instead, so the throttle never opens up. The cache's counter
+    lives REPORT_WINDOW from the client's first report; ``window`` applies to the fallback.
+    """
+    hashed = client_hash(client_ip)
+    counted = throttle.hits(REPORT_THROTTLE, hashed)
+    if counted is not None:
+        return counted >= limit
+    recent = ProblemReport.objects.filter(client_hash=hashed, created_at__gte=timezone.now() - window)
     return recent[:limit].count() >= limit
 
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from directory import throttle
 from directory.services import client_hash
 from editorial.models import LoginFailure, StaffActionKind
 from editorial.services import log_action
@@ -40,6 +41,17 @@ def normalized_username(username: str) -> str:
     return username.strip().casefold()[:150]
 
 
+# Failed sign-ins are counted in the shared cache (directory/throttle.py): one count for every worker and
+# machine. The LoginFailure rows stay the record of them, and are counted instead while the cache is
+# unavailable: this throttle must not open up for password guessing when Redis is down.
+LOGIN_THROTTLE = "login"
+
+
+def _pair(username: str, client: str) -> str:
+    """The throttle key of a username and client, both hashed (no username is kept in the cache)."""
+    return client_hash(f"{normalized_username(username)}\n{client}", purpose="editorial.login.pair")
+
+
 def _recent_failures(client_ip: str) -> Any:
     since = timezone.now() - timedelta(seconds=settings.WEGWEISER_LOGIN_FAILURE_WINDOW)
     return LoginFailure.objects.filter(client_hash=login_client_hash(client_ip), at__gte=since)
@@ -52,6 +64,11 @@ def login_throttled(*, username: str, client_ip: str) -> bool:
     """
     per_user = settings.WEGWEISER_LOGIN_FAILURE_LIMIT
     per_client = settings.WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT
+    client = login_client_hash(client_ip)
+    for_pair = throttle.hits(LOGIN_THROTTLE, _pair(username, client))
+    for_client = throttle.hits(LOGIN_THROTTLE, client)
+    if for_pair is not None and for_client is not None:
+        return for_pair >= per_user or for_client >= per_client
     recent = _recent_failures(client_ip)
     if recent.filter(username=normalized_username(username))[:per_user].count() >= per_user:
         return True
@@ -61,11 +78,13 @@ def login_throttled(*, username: str, client_ip: str) -> bool:
 @transaction.atomic
 def record_login_failure(*, username: str, client_ip: str) -> None:
     now = timezone.now()
+    window = settings.WEGWEISER_LOGIN_FAILURE_WINDOW
+    client = login_client_hash(client_ip)
     # Failures older than the window count for nothing any more.
-    LoginFailure.objects.filter(at__lt=now - timedelta(seconds=settings.WEGWEISER_LOGIN_FAILURE_WINDOW)).delete()
-    LoginFailure.objects.create(
-        username=normalized_username(username), client_hash=login_client_hash(client_ip), at=now
-    )
+    LoginFailure.objects.filter(at__lt=now - timedelta(seconds=window)).delete()
+    LoginFailure.objects.create(username=normalized_username(username), client_hash=client, at=now)
+    throttle.hit(LOGIN_THROTTLE, _pair(username, client), window=window)
+    throttle.hit(LOGIN_THROTTLE, client, window=window)
 
 
 # --- Signing in and out ---------------------------------------------------------------------------------
@@ -74,10 +93,9 @@ def record_login_failure(*, username: str, client_ip: str) -> None:
 def sign_in(request: HttpRequest, user: User) -> None:
     auth.login(request, user)  # a new session key, so a planted one is useless
     request.session[SIGNED_IN_AT] = time.time()
-    LoginFailure.objects.filter(
-        username=normalized_username(user.get_username()),
-        client_hash=login_client_hash(request.META.get("REMOTE_ADDR", "")),
-    ).delete()
+    client = login_client_hash(request.META.get("REMOTE_ADDR", ""))
+    LoginFailure.objects.filter(username=normalized_username(user.get_username()), client_hash=client).delete()
+    throttle.forget(LOGIN_THROTTLE, _pair(user.get_username(), client))
     log_action(user=user, action=StaffActionKind.SIGNED_IN)
 
 

@@ -32,6 +32,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from directory import hours
+from directory.cache import cache_available, cached_page, shareable
 from directory.filters import YES_NO_FILTERS, languages_named
 from directory.models import (
     TERM_FILTERS,
@@ -83,18 +84,25 @@ MAX_PARAM_LENGTH = 200
 
 
 def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Mark an anonymous GET page as cacheable by browsers and shared caches (ETag comes from middleware)."""
+    """Mark an anonymous GET page as cacheable by browsers and shared caches (ETag comes from middleware),
+    and keep it in the shared page cache (directory/cache.py) until the catalogue changes."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.has_header("Cache-Control"):
-            if settings.SESSION_COOKIE_NAME in request.COOKIES:
-                # A signed-in caseworker's copy may carry their list button and a CSRF token: never shared.
-                patch_cache_control(response, private=True, max_age=0)
-            else:
-                patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_SECONDS)
-        return response
+        def answer() -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.has_header("Cache-Control"):
+                if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                    # A signed-in caseworker's copy may carry their list button and a CSRF token: never shared.
+                    patch_cache_control(response, private=True, max_age=0)
+                else:
+                    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_SECONDS)
+            return response
+
+        if shareable(request):
+            # Anonymous pages come from the shared cache (Redis) while the catalogue is unchanged.
+            return cached_page(request, answer, timeout=settings.PUBLIC_CACHE_SECONDS)
+        return answer()
 
     return wrapper
 
@@ -629,7 +637,10 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 @require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database check for load balancers and monitoring."""
+    """Liveness, database and shared-cache check for load balancers and monitoring.
+
+    503 when the database fails; an unreachable cache shows as ``"cache": "unavailable"`` with 200.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT postgis_lib_version()")
@@ -642,7 +653,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         }
     except DatabaseError as exc:
         return JsonResponse({"status": "error", "database": {"status": "error", "error": str(exc)}}, status=503)
-    return JsonResponse({"status": "ok", "database": database})
+    # Without the shared cache the site still answers (pages uncached, the API without its limit): "ok", 200.
+    return JsonResponse({"status": "ok", "database": database, "cache": "ok" if cache_available() else "unavailable"})
 
 
 def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:

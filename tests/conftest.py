@@ -7,11 +7,15 @@ Property tests draw few examples by default and many under ``HYPOTHESIS_PROFILE=
 """
 
 import os
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.management import call_command
 from hypothesis import settings as hypothesis_settings
+
+import directory.cache
 
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
 
@@ -39,6 +43,25 @@ def plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test counts and caches under keys of its own: none shared with a running site, another test run
+    or the test before (the same Redis; clear() deletes only the test's own keys)."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"wegweiser-test:{uuid.uuid4().hex}"},
+    }
+    yield
+    # The one long-lived key (pages and counters expire within the hour by themselves).
+    cache.delete(directory.cache.VERSION_KEY)
+
+
+@pytest.fixture(autouse=True)
+def pages_stale_at_once(monkeypatch):
+    """A test runs in one transaction that never commits but stands for many that do: a change to a record
+    makes cached pages stale at once, not at a commit that never comes (tests/test_shared_cache.py tests that)."""
+    monkeypatch.setattr(directory.cache, "catalogue_changed_on_commit", directory.cache.catalogue_changed)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -79,7 +80,17 @@ def test_it_limits_a_client_to_five_reports_an_hour(service):
     assert report_rate_limited(IP)
     assert not report_rate_limited("203.0.113.8"), "other clients are not affected"
     assert report_rate_limited(IP, limit=6) is False
-    # Once the reports are older than the window, the client may report again.
+    # Once the window is over (Redis expires the counter an hour after the first report), the client may report again.
+    cache.clear()
+    assert not report_rate_limited(IP)
+
+
+def test_without_the_shared_cache_it_counts_the_stored_reports(service, settings):
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
+    for n in range(5):
+        assert not report_rate_limited(IP)
+        report_problem(service=service, text=f"Fehler Nummer {n}", contact="", client_ip=IP)
+    assert report_rate_limited(IP), "the throttle does not open up while Redis is down"
     ProblemReport.objects.update(created_at=timezone.now() - dt.timedelta(hours=1, minutes=1))
     assert not report_rate_limited(IP)
 

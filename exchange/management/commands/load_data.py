@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from directory.cache import catalogue_changed
 from exchange.loaders import LoadError, load_catalogue, load_geography
 
 
@@ -31,3 +32,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"catalogue: {report.summary()}")
         except LoadError as exc:
             raise CommandError(f"Nothing was loaded from that set: {exc}") from exc
+        finally:
+            # The geography loads in bulk, past the signals that make cached pages stale: make them stale here.
+            catalogue_changed()

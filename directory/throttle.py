@@ -1,0 +1,56 @@
+"""Counting requests per client across all workers and machines: one counter per key in the shared cache.
+
+A counter starts at the first hit and expires ``window`` seconds later (one atomic step in Redis: created
+with its expiry, then incremented), so N workers on M machines share one limit. The identity is always a
+salted hash (directory.services.client_hash), never an address. When the cache cannot be reached the
+functions answer ``None``: the API's limit then lets requests through, while the report and sign-in
+throttles count their database rows instead (they must not open up while Redis is down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Hits:
+    count: int
+    # Seconds until the counter expires (0 when the cache could not tell).
+    expires_in: int
+
+
+def _key(scope: str, ident: str) -> str:
+    return f"throttle:{scope}:{ident}"
+
+
+def hit(scope: str, ident: str, *, window: int) -> Hits | None:
+    """Count one hit of ``ident`` in ``scope``; the counter lives ``window`` seconds from its first hit."""
+    key = _key(scope, ident)
+    count = getattr(cache, "count", None)
+    if count is not None:
+        answer = count(key, window)
+        return None if answer is None else Hits(*answer)
+    # A per-process cache (a test or a development setting): add, then increment.
+    cache.add(key, 0, timeout=window)
+    try:
+        return Hits(cache.incr(key), 0)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        return Hits(1, 0)
+
+
+def hits(scope: str, ident: str) -> int | None:
+    """The current count of ``ident`` in ``scope`` (0 without one), or None when the cache is unavailable."""
+    key = _key(scope, ident)
+    peek = getattr(cache, "peek", None)
+    if peek is not None:
+        value: int | None = peek(key)
+        return value
+    return int(cache.get(key, 0))
+
+
+def forget(scope: str, ident: str) -> None:
+    """Start the count of ``ident`` in ``scope`` afresh."""
+    cache.delete(_key(scope, ident))

@@ -1,0 +1,115 @@
+"""The shared cache (Redis): one count across processes, pages cached until a record changes, and a site
+that still answers without it."""
+
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+
+import directory.cache
+from directory import throttle
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CLOSED_PORT = "redis://127.0.0.1:9/0"
+# The real one: tests/conftest.py makes a change stale pages at once in every other test.
+REAL_ON_COMMIT = directory.cache.catalogue_changed_on_commit
+
+COUNTER = """
+import django
+django.setup()
+import directory.cache
+from directory import throttle
+for _ in range(50):
+    throttle.hit("cross-process", "client", window=60)
+"""
+
+
+@pytest.fixture
+def no_redis(settings):
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": CLOSED_PORT}}
+
+
+def test_it_counts_one_limit_across_processes():
+    """Two worker processes (two Redis clients) and this one add to one counter, atomically."""
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "WEGWEISER_CACHE_KEY_PREFIX": prefix}
+    workers = [subprocess.Popen([sys.executable, "-c", COUNTER], env=env) for _ in range(2)]  # noqa: S603
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    hits = throttle.hit("cross-process", "client", window=60)
+    assert hits is not None and hits.count == 101
+    assert 0 < hits.expires_in <= 60
+
+
+def test_a_page_is_cached_until_its_service_changes(
+    client, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=True):  # as if committed: tests run in one transaction
+        service = factories.service(name="Quellberatung vorher")
+    url = f"/de/services/{service.pk}/"
+    assert "Quellberatung vorher" in client.get(url).content.decode()
+    with django_assert_num_queries(0):
+        assert "Quellberatung vorher" in client.get(url).content.decode(), "the second answer comes from Redis"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        service.name = {"de": "Quellberatung nachher"}
+        service.save()
+    page = client.get(url).content.decode()
+    assert "Quellberatung nachher" in page
+
+
+def test_a_transaction_makes_pages_stale_once_and_only_when_it_commits(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(directory.cache, "catalogue_changed_on_commit", REAL_ON_COMMIT)
+    with django_capture_on_commit_callbacks(execute=True) as bumps:
+        service = factories.service(name="Quellberatung vorher")
+    url = f"/de/services/{service.pk}/"
+    client.get(url)
+    with django_capture_on_commit_callbacks(execute=False) as bumps:
+        for word in ("eins", "zwei", "drei"):
+            service.name = {"de": f"Quellberatung {word}"}
+            service.save()
+        assert "Quellberatung vorher" in client.get(url).content.decode(), "not before the commit"
+    assert len(bumps) == 1, "one bump for the whole transaction"
+    bumps[0]()
+    assert "Quellberatung drei" in client.get(url).content.decode()
+
+
+def test_api_answers_are_cached_per_language_until_a_record_changes(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        service = factories.service(name="Quelldienst alt")
+    url = f"/api/hsds/services/{service.pk}"
+    assert client.get(url).json()["name"] == "Quelldienst alt"
+    with django_capture_on_commit_callbacks(execute=True):
+        service.name = {"de": "Quelldienst neu"}
+        service.save()
+    assert client.get(url).json()["name"] == "Quelldienst neu"
+
+
+def test_signed_in_users_never_get_or_fill_the_shared_copy(client, alice):
+    client.force_login(alice)
+    client.get("/de/")
+    assert not list(cache._client.get_client().scan_iter(match=f"{cache.key_prefix}:*page:*"))
+
+
+def test_without_redis_every_page_still_answers(client, no_redis, caplog):
+    service = factories.service(name="Quellberatung ohne Cache")
+    with caplog.at_level(logging.WARNING, logger="directory.cache"):
+        for url in ("/de/", f"/de/services/{service.pk}/", "/de/responsible/?plz=45127", "/api/hsds/services"):
+            assert client.get(url).status_code == 200, url
+    warnings = [record for record in caplog.records if "shared cache unavailable" in record.getMessage()]
+    assert len(warnings) <= 1, "at most one log line a minute"
+
+
+def test_healthz_says_whether_the_cache_answers(client, settings):
+    assert client.get("/healthz").json()["cache"] == "ok"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": CLOSED_PORT}}
+    response = client.get("/healthz")
+    assert response.status_code == 200, "the site answers without the cache"
+    assert response.json()["cache"] == "unavailable"
