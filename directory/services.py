@@ -86,6 +86,16 @@ WHERE service.id = fresh.id
 """  # noqa: S608
 
 
+# The words of the names into the typo dictionary (SearchWord), as the search splits them.
+ADD_SEARCH_WORDS_SQL = """
+INSERT INTO directory_searchword (word)
+SELECT DISTINCT word
+FROM directory_service AS s, regexp_split_to_table(lower(s.search_names), '[^[:alnum:]]+') AS word
+WHERE (%(all)s OR s.id = ANY(%(ids)s::uuid[])) AND length(word) >= 3
+ON CONFLICT DO NOTHING
+"""
+
+
 def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
     """Rebuild ``Service.search_text`` of the given services (None: all); returns how many changed.
 
@@ -99,6 +109,7 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(REFRESH_SEARCH_TEXT_SQL, {"all": service_ids is None, "ids": ids})
         changed = cursor.rowcount
+        cursor.execute(ADD_SEARCH_WORDS_SQL, {"all": service_ids is None, "ids": ids})
     catalogue_changed_on_commit()  # raw SQL passes by the signals; search results change
     return changed
 

@@ -167,14 +167,12 @@ class Suggestions:
         return bool(self.needs or self.spelling)
 
 
-# The closest word of the catalogue's names and terms (any language) to each query word, if close enough.
+# The closest word of the catalogue's names and terms (any language) to each query word, if close enough:
+# from the dictionary of those words (SearchWord, trigram index), not by splitting every service's names.
 _SPELLING_SQL = """
 SELECT typed.word, (
-    SELECT known.word FROM (
-        SELECT DISTINCT regexp_split_to_table(lower(search_names), '[^[:alnum:]]+') AS word
-        FROM directory_service WHERE status = 'active'
-    ) AS known
-    WHERE length(known.word) >= 3 AND known.word %% typed.word AND known.word <> typed.word
+    SELECT known.word FROM directory_searchword AS known
+    WHERE known.word %% typed.word AND known.word <> typed.word
     ORDER BY similarity(known.word, typed.word) DESC, known.word LIMIT 1
 )
 FROM unnest(%s::text[]) AS typed(word)

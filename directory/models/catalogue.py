@@ -13,21 +13,22 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchQuery,
+    SearchQueryField,
     SearchRank,
     SearchVector,
     SearchVectorField,
-    TrigramWordSimilarity,
 )
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Lower
+from django.db.models.functions import Cast, Coalesce, Lower
 from django.utils.translation import gettext_lazy as _
 
 from directory.hours import BYDAY, AttendingType
@@ -421,24 +422,40 @@ class ServiceQuerySet(models.QuerySet["Service"]):
                 excluded &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
             else:
                 wanted += re.findall(r"\w{3,}", token)
-        typos = Q()
-        for word in wanted[:MAX_FUZZY_WORDS]:
-            typos &= Q(search_names__trigram_word_similar=word)
-        full = Q(search_vector=query) | (typos & excluded) if wanted else Q(search_vector=query)
+        wanted = [word.lower() for word in wanted[:MAX_FUZZY_WORDS]]
+        # Typos: each word is looked up in the dictionary of the names' words (a small table with a trigram
+        # index), and the services are found by full text on the words it is like: no text is scanned.
+        spelt = RawSQL(SPELT_TSQUERY_SQL, [wanted, len(wanted)], output_field=SearchQueryField())  # noqa: S611
+        # NULL (a word like no word at all) must read as "no": the window below ORs the matches.
+        typos = Q(Coalesce(Matches(F("search_vector"), spelt), Value(False))) & excluded
+        full = Q(search_vector=query) | typos if wanted else Q(search_vector=query)
         said = TaxonomyTerm.objects.saying(text).values("pk")
+        # Every service that may match, by index only (full text, the dictionary, the terms' ids), so the
+        # conditions below are computed for those rows and never for the whole catalogue.
+        branches: list[models.QuerySet[Any, Any]] = (
+            [Service.objects.filter(Matches(F("search_vector"), spelt)).values("pk")] if wanted else []
+        )
+        branches += [
+            Service.objects.filter(service_type__in=said).values("pk"),
+            Attribute.objects.filter(taxonomy_term__in=said).values("service_id"),
+        ]
+        candidates = Service.objects.filter(search_vector=query).values("pk").union(*branches)
         by_term = (
             Q(service_type__in=said)
             | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
         ) & excluded
         boolean: models.BooleanField[bool, bool] = models.BooleanField()
         return (
-            self.annotate(full_match=ExpressionWrapper(full, output_field=boolean))
+            self.filter(pk__in=candidates)
+            .annotate(full_match=ExpressionWrapper(full, output_field=boolean))
             .filter(Q(full_match=True) | by_term)
             .annotate(
                 # Over everything the filters let through: is there any full match at all?
                 any_full_match=Window(BoolOr("full_match")),
                 kept=ExpressionWrapper(Q(full_match=True) | Q(any_full_match=False), output_field=boolean),
-                relevance=SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "search_names"),
+                # Ranked on the stored vector: as typed, and as the dictionary spells the typed words.
+                relevance=SearchRank(F("search_vector"), query)
+                + Coalesce(SearchRank(F("search_vector"), spelt), Value(0.0)),
             )
             .filter(kept=True)
         )
@@ -456,7 +473,8 @@ class ServiceQuerySet(models.QuerySet["Service"]):
                 point__isnull=False,
             )
             .annotate(metres=GeographyDistance("point", point))
-            .order_by("metres")
+            # KNN (``<->`` on the GiST index of the points): metres are computed for the closest place only.
+            .order_by(GeometryDistance("point", point))
         )
         return self.annotate(
             distance_m=Subquery(closest.values("metres")[:1], output_field=models.FloatField()),
@@ -514,6 +532,29 @@ TERM_FILTERS = {"need": "need", "target_group": "target-group", "eligibility": "
 
 # Beyond this many words a query is a sentence, not a few misspelt words: its first words must do.
 MAX_FUZZY_WORDS = 8
+
+
+# The typed words (%s, a text[]) as a tsquery of the dictionary words each is like (pg_trgm ``%%>``: a word of
+# the dictionary contains something like it, at the word similarity threshold), every typed word needed:
+# NULL when one of them is like no word at all.
+class Matches(models.Func):
+    """``vector @@ query`` for a query that is an expression of its own (Django's lookup wants a SearchQuery)."""
+
+    template = "%(expressions)s"
+    arg_joiner = " @@ "
+    output_field = models.BooleanField()
+
+
+SPELT_TSQUERY_SQL = """
+SELECT to_tsquery('german', string_agg(alternatives, ' & '))
+FROM (
+    SELECT '(' || string_agg(quote_literal(known.word), ' | ') || ')' AS alternatives
+    FROM unnest(%s::text[]) WITH ORDINALITY AS typed(word, n)
+    JOIN directory_searchword AS known ON known.word %%> typed.word
+    GROUP BY typed.n
+) AS per_word
+HAVING count(*) = %s
+"""
 
 
 class GeographyDistance(models.Func):
@@ -638,6 +679,20 @@ class Service(Record):
 
     def text(self, field: str, language: str | None = None) -> Translated:
         return translate(getattr(self, field), language)
+
+
+class SearchWord(models.Model):
+    """A word of the services' names and terms (``Service.search_names``), three letters or more, lower case:
+    the dictionary a typo is looked up in, by its trigram index. Filled by ``services.refresh_search_text``;
+    a word no service uses any more finds nothing by full text, so it is harmless until pruned."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="search_word_trigram")]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class LocationType(models.TextChoices):
