@@ -255,13 +255,16 @@ def machine() -> dict[str, Any]:
 
 
 def write_docs(results: dict[str, Any]) -> None:
+    seconds = results.get("seconds_per_scenario", DURATION)
+    connections = results.get("connections", CONNECTIONS)
+    load = ", ".join(f"{x:.1f}" for x in results["machine"].get("load_average_at_start", [])) or "not recorded"
     lines = [
-        f"Measured {results['measured_at']} by `make bench` with {results['services']:,} synthetic services, "
-        f"{results['locations']:,} places; gunicorn 3 workers; wrk {CONNECTIONS} connections, {DURATION} s each. "
+        f"Measured {results['measured_at']} by `make bench` with {results['services']:,} services "
+        f"({results.get('synthetic_services', 'most')} synthetic, the rest data/'s catalogue), "
+        f"{results['locations']:,} places; gunicorn 3 workers; wrk {connections} connections, {seconds} s each. "
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
         f"{results['machine']['ram_gb']} GB; PostgreSQL {results['machine']['postgresql']}; "
-        f"load average when it began {results['machine']['load_average_at_start'][0]:.1f} "
-        "(the machine is shared: other work skews the figures).",
+        f"load average when it began {load} (the machine is shared: other work skews the figures).",
         "",
         "| scenario | req/s | share of `/healthz` | p50 ms | p95 ms | p99 ms | errors | SQL median ms | "
         "one request alone, median ms |",
@@ -273,7 +276,7 @@ def write_docs(results: dict[str, Any]) -> None:
         single = sql_row.get("request_median_ms", "") if sql_row else ""
 
         def ms(value: float | None) -> str:
-            return f"> {DURATION * 1000} (none answered)" if value is None else str(value)
+            return f"> {seconds * 1000} (none answered)" if value is None else str(value)
 
         lines.append(
             f"| {name} | {row['req_per_s']} | {row['share_of_floor']:.2f} | {ms(row['p50_ms'])} | "
@@ -299,11 +302,22 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing (make bench installs it)")
     OUT.mkdir(exist_ok=True)
+    if os.environ.get("BENCH_DOCS_ONLY") == "1":  # rewrite docs/performance.md from bench/results.json
+        write_docs(json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8")))
+        return 0
     (OUT / "random_url.lua").write_text(LUA, encoding="utf-8")
-    results: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seed": SEED}
+    results: dict[str, Any] = {
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "seed": SEED,
+        "seconds_per_scenario": DURATION,
+        "connections": CONNECTIONS,
+    }
     if os.environ.get("BENCH_REUSE_DB") != "1":
         results["setup"] = build_database()
     results["services"] = int(sql("SELECT count(*) FROM directory_service")[0][0])
+    results["synthetic_services"] = int(
+        sql("SELECT count(*) FROM directory_service WHERE name->>'de' LIKE '[Synthetisch]%'")[0][0]
+    )
     results["locations"] = int(sql("SELECT count(*) FROM directory_location")[0][0])
     results["machine"] = machine()
     run(PY, "manage.py", "collectstatic", "--noinput", "-v0")
