@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
+.PHONY: bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
 run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
@@ -72,3 +72,10 @@ geography:
 
 catalogue:
 	python3 data/scripts/build_kommunen_catalogue.py
+
+# Germany-scale benchmark in its own database (wegweiser_bench): synthetic data, gunicorn, wrk, EXPLAIN, import.
+# Writes bench/results.json and the generated table in docs/performance.md. Quick run: make bench BENCH_SERVICES=5000
+BENCH_SERVICES ?= 100000
+bench: provision messages
+	command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	BENCH_SERVICES=$(BENCH_SERVICES) $(PY) bench/run.py
