@@ -32,7 +32,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from directory import hours
-from directory.cache import cache_available, cached_page, shareable
+from directory.cache import cache_available, cached_page, shareable, while_unchanged
 from directory.filters import YES_NO_FILTERS, languages_named
 from directory.models import (
     TERM_FILTERS,
@@ -257,7 +257,12 @@ def search(request: HttpRequest) -> HttpResponse:
     cards = [make_card(s, now) for s in services]
     ui_languages = [code for code, _name in settings.LANGUAGES]
     named_languages, text_without_languages = languages_named(params.q)
-    stated = services_in_area(ags).facts_stated(list(dict.fromkeys(ui_languages + named_languages)))
+    counted_languages = list(dict.fromkeys(ui_languages + named_languages))
+    # Counted over every service of the area: the same for every search there until the catalogue changes.
+    stated = while_unchanged(
+        f"facts-stated|{ags}|{','.join(counted_languages)}",
+        lambda: services_in_area(ags).facts_stated(counted_languages),
+    )
     if not cards and params.q and not errors:
         count_unmet_search(text=params.q, language=request.LANGUAGE_CODE, place=place)
     context = {
