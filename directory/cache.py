@@ -233,25 +233,40 @@ def connect_signals() -> None:
         signal.connect(_record_changed, dispatch_uid=f"directory.cache.record_changed.{name}")
 
 
+class _Kept:
+    """What the shared cache holds under one key for the current catalogue version (``found``: whether it does)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        stored = default_cache.get_many([VERSION_KEY, key])
+        self.version = stored.get(VERSION_KEY)
+        entry = stored.get(key)
+        self.found = False
+        self.value: object = None
+        if self.version is not None and isinstance(entry, tuple) and entry[0] == self.version:
+            self.found, self.value = True, entry[1]
+
+    def keep(self, value: object, timeout: int) -> None:
+        """Store ``value`` for this version (starting a version if there is none yet)."""
+        if self.version is None:
+            self.version = time.time_ns()
+            if not default_cache.add(VERSION_KEY, self.version, VERSION_TIMEOUT):
+                return  # another process started a version meanwhile (or no cache): next time
+        default_cache.set(self.key, (self.version, value), timeout)
+
+
 def while_unchanged(key: str, compute: Callable[[], _T], *, timeout: int = 3600) -> _T:
     """``compute()``'s value, kept in the shared cache until the catalogue changes (or ``timeout`` seconds).
 
     For figures derived from many rows that many pages share, e.g. how many services of an area state each
     fact: computed once per catalogue version instead of on every request. Without a cache, computed each time.
     """
-    cache_key = f"derived:{hashlib.sha256(key.encode()).hexdigest()}"
-    found = default_cache.get_many([VERSION_KEY, cache_key])
-    version = found.get(VERSION_KEY)
-    entry = found.get(cache_key)
-    if version is not None and isinstance(entry, tuple) and entry[0] == version:
-        kept: _T = entry[1]
-        return kept
+    kept = _Kept(f"derived:{hashlib.sha256(key.encode()).hexdigest()}")
+    if kept.found:
+        found: _T = kept.value  # type: ignore[assignment]
+        return found
     value = compute()
-    if version is None:
-        version = time.time_ns()
-        if not default_cache.add(VERSION_KEY, version, VERSION_TIMEOUT):
-            return value
-    default_cache.set(cache_key, (version, value), timeout)
+    kept.keep(value, timeout)
     return value
 
 
@@ -275,19 +290,12 @@ def cached_page(
     a streamed one; ``vary`` names request headers the answer depends on beyond its URL. The caller decides
     which requests may be shared at all (:func:`shareable`).
     """
-    key = _page_key(request, vary)
-    found = default_cache.get_many([VERSION_KEY, key])
-    version = found.get(VERSION_KEY)
-    entry = found.get(key)
-    if version is not None and isinstance(entry, tuple) and entry[0] == version:
-        cached: _Response = entry[1]
+    kept = _Kept(_page_key(request, vary))
+    if kept.found:
+        cached: _Response = kept.value  # type: ignore[assignment]
         return cached
     response = view()
     private = any(word in response.get("Cache-Control", "") for word in ("private", "no-store", "no-cache"))
     if response.status_code == 200 and not response.streaming and not response.cookies and not private and timeout > 0:
-        if version is None:
-            version = time.time_ns()
-            if not default_cache.add(VERSION_KEY, version, VERSION_TIMEOUT):
-                return response  # another process started a version meanwhile (or no cache): next time
-        default_cache.set(key, (version, response), timeout)
+        kept.keep(response, timeout)
     return response
