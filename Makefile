@@ -5,14 +5,20 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
+.PHONY: worker bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
 run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
 	# Long request lines reach Django (which answers with a clear page) instead of gunicorn's bare 414.
 	# No access log: a referral slip's URL tells a client's language, and nothing about a client is logged.
+	# The import worker (exchange/jobs.py) runs beside gunicorn and stops with it (Ctrl-C or gunicorn's end).
+	$(PY) manage.py import_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	.venv/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --limit-request-line 16384 \
 		--log-level info
+
+# Only the import worker (runs the admin's uploads; on a server, keep one running under systemd or similar).
+worker:
+	$(PY) manage.py import_worker
 
 test: provision messages lint typecheck pytest  ## provision, lint, type-check, test
 

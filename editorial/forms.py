@@ -11,7 +11,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from directory import hours, notation
+from directory import formulas, hours, notation
 from directory.models import Gemeinde, PhoneType, PointAccuracy, ProblemReportStatus
 from directory.places import representative_point, resolve_place, single_line
 from directory.translation import TranslationsFormField
@@ -200,8 +200,20 @@ class ServiceEditForm(forms.Form):
     def clean_languages(self) -> list[str]:
         return parse_languages(self.cleaned_data.get("languages", ""))
 
+    # Texts a spreadsheet export shows: none may begin like a formula (directory.formulas, as every import).
+    TEXT_FIELDS = ("name", "description", "address_1", "city")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        for field in self.TEXT_FIELDS:
+            value = cleaned.get(field)
+            texts = value.values() if isinstance(value, dict) else [value] if isinstance(value, str) else []
+            for text in texts:
+                try:
+                    formulas.read(text)
+                except ValueError as exc:
+                    self.add_error(field, str(exc))
+                    break
         if not any(field in self.errors for field in self.PLACE_FIELDS):
             try:
                 self.place = self._place(cleaned)

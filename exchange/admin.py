@@ -3,8 +3,9 @@
 Importing is no model, so the page joins the default admin site directly: its URLs go before the site's
 own, and the directory app lists it among its models. Editors are staff who may change services.
 
-An upload is always checked first (a dry run, streamed as it goes: progress lines, then the report); the
-file waits in the session for the editor to confirm, and is imported again, for real, in one transaction.
+An upload is always checked first (a dry run); the file waits in the session for the editor to confirm, and
+is imported again, for real, in one transaction. Both runs are jobs of the import queue (exchange/jobs.py),
+run by a worker process: the page of a job shows its progress, reloading itself, and then its report.
 Keeping it in the session (the database) rather than on one server's disk lets the confirming request
 reach any app server.
 """
@@ -15,29 +16,25 @@ import base64
 import hashlib
 import secrets
 import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.middleware.csrf import get_token
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import URLPattern, URLResolver, path, re_path, reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from exchange import jobs
 from exchange.exports import export_zip
-from exchange.imports import FORMATS, Importer, ImportFile, Outcome, Progress, detect_format
+from exchange.imports import FORMATS, ImportFile, Outcome, detect_format
 from exchange.spreadsheet import SHEET_COLUMNS, TEMPLATE_RULES, taxonomy_codes, template_csv, template_xlsx
 
 SESSION_KEY = "directory_import_upload"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # kept in the session until confirmed; larger files: manage.py import_catalogue
 TEMPLATE = "admin/exchange/import/"
-PROGRESS_MARK = "<!--import-progress-->"
-REPORT_MARK = "<!--import-report-->"
+REFRESH_SECONDS = 2  # how often a running import's page reloads itself (no JavaScript needed)
 FORMAT_CHOICES = [
     ("", "automatisch (nach Dateiendung)"),
     ("csv", "Tabelle als CSV"),
@@ -93,7 +90,8 @@ def upload_view(request: HttpRequest) -> HttpResponseBase:
                 "data": base64.b64encode(data).decode(),
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
-            return stream_import(request, ImportFile(upload.name, data), file_format, dry_run=True, token=token)
+            job_id = jobs.enqueue_import(upload.name, data, file_format, dry_run=True, user_id=request.user.pk)
+            return redirect("admin:directory_import_job", job_id=job_id)
     else:
         form = UploadForm()
     context = {
@@ -118,46 +116,37 @@ def confirm_view(request: HttpRequest) -> HttpResponseBase:
     if hashlib.sha256(data).hexdigest() != stored["sha256"] or stored["format"] not in FORMATS:
         return redirect("admin:directory_import")
     del request.session[SESSION_KEY]
-    return stream_import(request, ImportFile(stored["name"], data), stored["format"], dry_run=False, token="")
+    job_id = jobs.enqueue_import(stored["name"], data, stored["format"], dry_run=False, user_id=request.user.pk)
+    return redirect("admin:directory_import_job", job_id=job_id)
 
 
-def stream_import(
-    request: HttpRequest, upload: ImportFile, file_format: str, *, dry_run: bool, token: str
-) -> StreamingHttpResponse:
-    """The page, sent as the import goes: head, a progress line every few rows, then the report."""
-    title = f"{'Probelauf' if dry_run else 'Import'}: {upload.name}"
-    page = render_to_string(TEMPLATE + "run.html", {**admin.site.each_context(request), "title": title}, request)
-    head, rest = page.split(PROGRESS_MARK, 1)
-    middle, tail = rest.split(REPORT_MARK, 1)
-    get_token(request)  # the report's confirm form needs the CSRF cookie, which is set before streaming starts
-    importer = Importer(upload, dry_run=dry_run, file_format=file_format, user=request.user)
-
-    def body() -> Iterator[str]:
-        yield head
-        for progress in importer.run():
-            yield progress_line(progress)
-        yield middle
-        report = importer.report
+def job_view(request: HttpRequest, job_id: str) -> HttpResponse:
+    """An import's page: its progress while the worker runs it (the page reloads itself), then its report."""
+    _editors_only(request)
+    state = jobs.job_state(job_id, request.user.pk)
+    if state is None:
+        raise Http404("Kein solcher Import (oder er ist älter als einen Tag).")
+    report = state.report
+    context: dict[str, Any] = {
+        **admin.site.each_context(request),
+        "title": f"{'Probelauf' if state.dry_run else 'Import'}: {state.name}",
+        "state": state,
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+    if report is not None:
+        stored = request.session.get(SESSION_KEY) or {}
         changes = any(row.outcome in (Outcome.CREATED, Outcome.CHANGED) for row in report.rows)
-        context = {
-            "report": report,
-            "token": token,
-            "can_confirm": dry_run and report.ok and changes,
-            "nothing_to_do": report.ok and not changes,
-            "counts": ", ".join(f"{n} {outcome}" for outcome, n in report.outcomes().items() if n) or "keine",
-            "records": sorted(report.records.items()),
-        }
-        yield render_to_string(TEMPLATE + "report.html", context, request)
-        yield tail
-
-    response = StreamingHttpResponse(body(), content_type="text/html; charset=utf-8")
+        context.update(
+            report=report,
+            token=stored.get("token", "") if state.dry_run else "",
+            can_confirm=state.dry_run and report.ok and changes and bool(stored),
+            nothing_to_do=report.ok and not changes,
+            counts=", ".join(f"{n} {outcome}" for outcome, n in report.outcomes().items() if n) or "keine",
+            records=sorted(report.records.items()),
+        )
+    response = render(request, TEMPLATE + "run.html", context)
     response["Cache-Control"] = "no-store"
-    response["X-Accel-Buffering"] = "no"  # a proxy must pass progress lines on as they come
     return response
-
-
-def progress_line(progress: Progress) -> str:
-    return str(format_html('<p role="status">{} von {} Zeilen {}</p>\n', progress.done, progress.total, progress.stage))
 
 
 def template_view(request: HttpRequest, file_format: str) -> HttpResponse:
@@ -186,6 +175,7 @@ def import_urls() -> list[URLPattern | URLResolver]:
     return [
         path("directory/import/", site.admin_view(upload_view), name="directory_import"),
         path("directory/import/confirm/", site.admin_view(confirm_view), name="directory_import_confirm"),
+        path("directory/import/job/<str:job_id>/", site.admin_view(job_view), name="directory_import_job"),
         re_path(
             r"^directory/import/vorlage\.(?P<file_format>xlsx|csv)$",
             site.admin_view(template_view),

@@ -41,7 +41,7 @@ from typing import IO, Any
 
 from django.db import models
 
-from directory import hsds
+from directory import formulas, hsds
 from directory import models as m
 from directory.translation import FALLBACK_LANGUAGE, NON_GERMAN_LANGUAGES
 
@@ -676,7 +676,8 @@ def csv_chunks(table: Table, lookups: Lookups) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.header)
     for number, row in enumerate(table_rows(table, lookups), start=1):
-        writer.writerow(row)
+        # Whoever opens the file in a spreadsheet must see text, never run a formula (directory.formulas).
+        writer.writerow([formulas.escape(value) for value in row])
         if number % CHUNK_ROWS == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -21,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point, Polygon
+from django.utils import translation
 
-from directory import hsds
+from directory import formulas, hsds
 from directory import models as m
 from directory.hours import BERLIN
 from directory.services import refresh_search_text
@@ -479,6 +480,8 @@ class PackageImport:
             if raw:
                 self.report.note(f"{table.path}: Spalte {column.name} wird nicht gespeichert (Werte ignoriert).")
             return
+        with translation.override("de"):  # the export's escaping undone; a formula refused (directory.formulas)
+            raw = formulas.read(raw)
         if kind in (Kind.TEXT, Kind.TRANSLATION):
             if column.attr not in texts:
                 texts[column.attr] = dict(getattr(record, column.attr) or {}) if record is not None else {}

@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import re
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,6 +34,7 @@ from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from directory import formulas
 from directory import models as m
 from directory.filters import yes_no
 from directory.hours import ATTENDING_WORDS, WeeklySlot, format_closure, parse_hours
@@ -61,6 +63,11 @@ T = TypeVar("T")
 MAX_SHEET_BYTES = 20 * 1024 * 1024  # a spreadsheet larger than this is refused whole
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
+# What an XLSX may unpack to (declared in its zip directory, checked before parsing): 100,000 full rows
+# take about 120 MB of sheet XML; the shared strings, which openpyxl holds in memory, a third of that.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
+MAX_XLSX_MEMBERS = 1000
 
 # --- Reading cells ---------------------------------------------------------------------------------------------
 
@@ -381,9 +388,40 @@ def read_csv(data: bytes, report: ImportReport) -> Sheet | None:
     return Sheet(headers=[str(h) for h in rows[0][1]], rows=rows[1:])
 
 
+def unpacked_size_problem(data: bytes) -> str | None:
+    """Why an XLSX is refused before it is parsed, from the sizes its zip directory declares (a zip bomb).
+
+    Python's zipfile never inflates a member past its declared size (a member that lies fails its check),
+    so the declared sizes bound what parsing can unpack; openpyxl keeps all shared strings in memory, so
+    they have a bound of their own.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None  # not a zip at all: openpyxl says so below
+    total = sum(member.file_size for member in members)
+    if len(members) > MAX_XLSX_MEMBERS or total > MAX_UNPACKED_BYTES:
+        return (
+            f"Die XLSX-Datei entpackt sich auf {total // (1024 * 1024)} MB in {len(members)} Teilen "
+            f"(höchstens {MAX_UNPACKED_BYTES // (1024 * 1024)} MB): bitte als CSV speichern oder aufteilen."
+        )
+    shared = sum(member.file_size for member in members if member.filename.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_SHARED_STRINGS_BYTES:
+        return (
+            f"Die Texte der XLSX-Datei sind entpackt {shared // (1024 * 1024)} MB groß "
+            f"(höchstens {MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MB): bitte als CSV speichern oder aufteilen."
+        )
+    return None
+
+
 def read_xlsx(data: bytes, report: ImportReport) -> Sheet | None:
     import openpyxl
 
+    problem = unpacked_size_problem(data)
+    if problem is not None:
+        report.problem(None, None, problem)
+        return None
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on damaged files
@@ -499,10 +537,13 @@ class RowChecker:
             except ValueError as exc:
                 self.fail(column, str(exc))
                 continue
+            try:
+                text = in_german(formulas.read, text)
+            except ValueError as exc:
+                self.fail(column, str(exc))
+                continue
             if CONTROL.search(text):
                 self.fail(column, "enthält Steuerzeichen (kaputte Kodierung oder Binärdaten?)")
-            elif text.startswith("="):
-                self.fail(column, "beginnt mit „=“ wie eine Formel; bitte nur Werte eintragen")
             elif len(text) > column.max_length:
                 self.fail(column, f"ist {len(text)} Zeichen lang, höchstens {column.max_length} erlaubt")
             elif key == "phones" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -1117,8 +1158,16 @@ def taxonomy_codes() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _literal(value: str) -> str:
-    """Text that a spreadsheet must not take for a formula."""
-    return f" {value}" if value.startswith("=") else value
+    """Text that a spreadsheet must not take for a formula (directory.formulas)."""
+    return formulas.escape(value)
+
+
+def _as_text(sheet: Any) -> None:
+    """Every text cell of ``sheet`` a string cell: openpyxl makes a text beginning with "=" a formula."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
 
 
 def template_xlsx() -> bytes:
@@ -1164,6 +1213,8 @@ def template_xlsx() -> bytes:
             for row_number in range(2, 502):
                 sheet.cell(row_number, index).number_format = "@"
     sheet.freeze_panes = "A2"
+    _as_text(guide)
+    _as_text(sheet)
     book.active = sheet
     buffer = io.BytesIO()
     book.save(buffer)

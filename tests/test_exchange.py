@@ -31,10 +31,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from rq import SimpleWorker
 
 from directory import models as m
 from directory.services import refresh_search_text
-from exchange import exports
+from exchange import exports, jobs
 from exchange.imports import ImportFile, Outcome, run_import
 from exchange.loaders import load_catalogue
 from exchange.spreadsheet import SHEET_COLUMNS, template_csv, template_xlsx
@@ -783,9 +784,24 @@ def sign_in(client, user: User) -> None:
     session.save()
 
 
-def streamed(response) -> str:
-    assert response.streaming
-    return b"".join(response.streaming_content).decode()
+@pytest.fixture
+def import_queue(monkeypatch) -> str:
+    """The admin's imports go to a queue of this test's own (on the test Redis) and are run by run_queued()."""
+    name = f"test-imports-{uuid.uuid4().hex}"
+    monkeypatch.setattr(jobs, "QUEUE_NAME", name)
+    return name
+
+
+def run_queued(client, response, queue_name: str) -> str:
+    """Run the queued import with a real RQ worker (in this process, so in the test's transaction), then
+    follow the redirect to the job's page and return it."""
+    assert response.status_code == 302 and "/import/job/" in response["Location"]
+    waiting = client.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in waiting, "the page reloads itself while the import waits or runs"
+    SimpleWorker([queue_name], connection=jobs.connection()).work(burst=True)
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page.content.decode()
 
 
 def test_editors_find_the_import_page_in_the_admin(client, editor):
@@ -803,26 +819,27 @@ def test_staff_who_may_not_change_services_cannot_import(client, viewer):
     assert client.get("/admin/directory/export/hsds.zip").status_code == 403
 
 
-def test_an_upload_is_checked_first_and_imported_on_confirmation(client, editor):
+def test_an_upload_is_checked_first_and_imported_on_confirmation(client, editor, import_queue):
     sign_in(client, editor)
     before = catalogue_state()
     with (DATA / "angebote.xlsx").open("rb") as handle:
-        page = streamed(client.post("/admin/directory/import/", {"file": handle}))
+        page = run_queued(client, client.post("/admin/directory/import/", {"file": handle}), import_queue)
     assert "3 von 3 Zeilen geprüft" in page and "3 neu" in page and "Jetzt importieren" in page
+    assert 'http-equiv="refresh"' not in page
     assert catalogue_state() == before, "the dry run writes nothing"
     token = client.session["directory_import_upload"]["token"]
-    page = streamed(client.post("/admin/directory/import/confirm/", {"token": token}))
+    page = run_queued(client, client.post("/admin/directory/import/confirm/", {"token": token}), import_queue)
     assert "Importiert" in page
     service = m.Service.objects.get(external_id="KLE-1")
     assert service.history.get().history_user == editor
     assert client.post("/admin/directory/import/confirm/", {"token": token}).status_code == 302, "only once"
 
 
-def test_a_rejected_upload_lists_its_problems_and_offers_no_confirmation(client, editor):
+def test_a_rejected_upload_lists_its_problems_and_offers_no_confirmation(client, editor, import_queue):
     sign_in(client, editor)
     upload = io.BytesIO(sheet([row(PLZ="1"), row(Quell_ID="2", Telefon="x")]).read())
     upload.name = "fehler.csv"
-    page = streamed(client.post("/admin/directory/import/", {"file": upload}))
+    page = run_queued(client, client.post("/admin/directory/import/", {"file": upload}), import_queue)
     assert "2 Probleme" in page and "Jetzt importieren" not in page
     assert "keine Postleitzahl" in page and "keine Telefonnummer" in page
 
