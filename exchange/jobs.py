@@ -9,6 +9,7 @@ with the job in Redis (at most the upload page's limit); the report comes back a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,9 @@ def run_import_job(name: str, data: bytes, file_format: str, dry_run: bool, user
     user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     importer = Importer(ImportFile(name, data), dry_run=dry_run, file_format=file_format, user=user)
     job = get_current_job()
+    if job is not None:  # the process that holds the import's transaction (RQ forks one a job)
+        job.meta["pid"] = os.getpid()
+        job.save_meta()
     for progress in importer.run():
         if job is not None:
             job.meta.setdefault("stages", {})[progress.stage] = [progress.done, progress.total]

@@ -21,6 +21,7 @@ problem of every row (German, editors read it) and writes all rows or none.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -315,6 +316,7 @@ class Writer:
         self.report = report
         self.user = user
         self.keep_edited = keep_edited
+        self.savepoint_each = True
 
     def upsert(
         self,
@@ -360,7 +362,9 @@ class Writer:
     def save(self, record: Any, *, where: Where) -> None:
         self._sign(record)
         try:
-            with transaction.atomic():
+            # A savepoint per record lets a caller go on after a rejected one; a caller that holds one per
+            # row of its own (the spreadsheet import) turns it off: two queries less for every record.
+            with transaction.atomic() if self.savepoint_each else contextlib.nullcontext():
                 record.save()
         except DatabaseError as exc:
             problem = Problem(where.line, None, f"von der Datenbank abgelehnt: {exc}".strip(), where.file)

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
 from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -500,6 +501,15 @@ class References:
                 self.terms.setdefault((term.taxonomy.key, german.casefold()), term)
         self.postcodes: dict[str, Point | None] = dict(m.Postcode.objects.values_list("code", "centroid"))
         self.organizations: dict[str, list[uuid.UUID]] = {}
+        self.postcode_gemeinden: dict[str, m.Gemeinde | None] = {}
+
+    def gemeinde_of_postcode(self, code: str) -> m.Gemeinde | None:
+        """The Gemeinde holding the postcode's middle, asked once a postcode (many rows share one)."""
+        if code not in self.postcode_gemeinden:
+            centroid = self.postcodes.get(code)
+            found = m.Gemeinde.objects.containing(centroid).first() if centroid is not None else None
+            self.postcode_gemeinden[code] = found
+        return self.postcode_gemeinden[code]
 
     def codes(self, taxonomy: str) -> list[str]:
         return sorted({t.code for (key, _), t in self.terms.items() if key == taxonomy})
@@ -683,7 +693,7 @@ class RowChecker:
         postcode, city = values.get("postcode"), values.get("city")
         centroid = self.refs.postcodes.get(postcode) if isinstance(postcode, str) else None
         if centroid is not None:
-            gemeinde = m.Gemeinde.objects.containing(centroid).first()
+            gemeinde = self.refs.gemeinde_of_postcode(str(postcode))
             if gemeinde is not None:
                 values["_place"] = (centroid, m.PointAccuracy.POSTCODE, gemeinde)
                 return
@@ -790,9 +800,11 @@ class SpreadsheetImport:
             if number % PROGRESS_EVERY == 0:
                 yield Progress(number, len(rows), "geprüft")
         yield Progress(len(rows), len(rows), "geprüft")
+        self.writer.savepoint_each = False  # one savepoint a row instead of one a record (pipeline.Writer.save)
         for number, row in enumerate(checked, start=1):
             try:
-                results[row.line] = self.write(row)
+                with transaction.atomic():
+                    results[row.line] = self.write(row)
             except Rejected as exc:
                 self.report.problems += exc.problems
                 results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
@@ -849,6 +861,9 @@ class SpreadsheetImport:
             pk,
             self.service_values(row, service, source, organization_id),
             where=Where(row.line, columns=SERVICE_COLUMNS),
+            # Every reference and rule a row can break is checked above (ages, the Quell-ID once a file); the
+            # database checks the constraints on save, where a query per constraint per row would cost most.
+            validation=Validation.NOT_CONSTRAINTS,
         )
         changes = list(dict.fromkeys(CHANGE_LABELS.get(name, name) for name in changed))
         provenance = {
@@ -1026,10 +1041,13 @@ class SpreadsheetImport:
             else:
                 existing[key_of(record)] = record
         changed = False
+        # The ids a new record would take, asked once for the whole list rather than once a record.
+        fresh = {key: import_id(kind, f"{service.pk}/{key}") for key in wanted if key not in existing}
+        taken = set(model._default_manager.filter(pk__in=fresh.values()).values_list("pk", flat=True)) if fresh else ()
         for key, values in wanted.items():
             record = existing.pop(key, None)
-            pk = record.pk if record is not None else import_id(kind, f"{service.pk}/{key}")
-            if record is None and model._default_manager.filter(pk=pk).exists():
+            pk = record.pk if record is not None else fresh[key]
+            if record is None and pk in taken:
                 pk = uuid.uuid4()
             # The service was just saved and every term, code and AGS checked: the database checks the rest.
             _, outcome, _ = self.writer.upsert(
