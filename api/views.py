@@ -126,6 +126,7 @@ def rate_limit_wait(request: HttpRequest) -> int | None:
     hits = throttle.hit(RATE_LIMIT_THROTTLE, f"{client[:32]}:{window}", window=120)
     if hits is None or hits.count <= limit:
         return None
+    throttle.log_throttled(RATE_LIMIT_THROTTLE, client[:32])
     return max(1, math.ceil((window + 1) * 60 - now))
 
 

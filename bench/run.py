@@ -199,7 +199,7 @@ def start_gunicorn() -> subprocess.Popen[bytes]:
             "--workers",
             "3",
             "--limit-request-line",
-            "16384",
+            "8190",
             "--log-level",
             "warning",
         ],

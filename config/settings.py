@@ -73,6 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a view that cannot reach the database answers 503 "try again shortly", in the visitor's
+    # language (after the replica middleware below has tried the primary).
+    "public.unavailable.DatabaseUnavailableMiddleware",
     # First: which database this request reads from (the replica for anonymous public reads), for all that follows.
     "directory.routers.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -126,6 +129,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured("DATABASE_URL must use the postgis:// scheme (PostgreSQL + PostGIS)")
+# A database that does not answer within this many seconds makes pages answer 503 "try again shortly"
+# (public/unavailable.py) instead of hanging; the health check above reconnects once it is back.
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2)
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASES["default"].get("OPTIONS", {}),
+    "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+}
+# How long a visitor is asked to wait before trying again while the database is unavailable (Retry-After).
+DATABASE_UNAVAILABLE_RETRY_SECONDS = env_int("WEGWEISER_DATABASE_RETRY_SECONDS", 30)
 
 # A streaming read replica (make replica; docs/scaling.md). Set: anonymous GETs of public pages and the API read
 # from it (directory/routers.py); unset: everything runs on the primary. The alias always exists — without a
@@ -140,7 +152,10 @@ DATABASES["replica"] = dj_database_url.parse(
 if DATABASES["replica"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured("DATABASE_REPLICA_URL must use the postgis:// scheme (PostgreSQL + PostGIS)")
 # A replica that does not answer within this many seconds is skipped (pages answer from the primary) ...
-DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), "connect_timeout": 2}
+DATABASES["replica"]["OPTIONS"] = {
+    **DATABASES["replica"].get("OPTIONS", {}),
+    "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+}
 DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["directory.routers.ReplicaRouter"]
 # ... and tried again after this many seconds.
@@ -159,6 +174,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Personal data: how long it is kept (the privacy page states these values, public/templates/public/privacy.html)
+# A problem report's contact and client hash are blanked this many days after it was sent (prune_personal_data);
+# the text stays for the record's history.
+REPORT_CONTACT_DAYS = env_int("WEGWEISER_REPORT_CONTACT_DAYS", 90)
 
 # --- Staff sign-in (editorial/) ---
 LOGIN_URL = "login"
@@ -210,11 +230,21 @@ DATA_DIR = Path(env_str("WEGWEISER_DATA_DIR", str(BASE_DIR / "data")))
 # GDAL 3.6 (Debian 12) is older than Django 5.2 prefers, and works for everything used here.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# Nothing about a client in any log line (docs/operations.md): Django's request log names no path or query (a
+# referral slip's path and query tell a client's language and services); 429 and 503 answers are logged by
+# the code that gives them, once per client or once per process and minute (directory/throttle.py,
+# public/unavailable.py), not per request; WeasyPrint's per-PDF chatter about fonts and CSS is dropped.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_client_details": {"()": "directory.logs.RequestLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"filters": ["no_client_details"]},
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }
 
 if not DEBUG:

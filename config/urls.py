@@ -39,6 +39,7 @@ urlpatterns += i18n_patterns(
     path("map/", public_map.map_view, name="map"),
     path("referral/", referral.referral, name="referral"),
     path("offline/", views.offline, name="offline"),
+    path("privacy/", views.privacy, name="privacy"),
     prefix_default_language=True,
 )
 

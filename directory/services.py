@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import calendar
 import ipaddress
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -175,9 +178,13 @@ def report_rate_limited(client_ip: str, *, limit: int = 5, window: timedelta = R
     hashed = client_hash(client_ip)
     counted = throttle.hits(REPORT_THROTTLE, hashed)
     if counted is not None:
-        return counted >= limit
-    recent = ProblemReport.objects.filter(client_hash=hashed, created_at__gte=timezone.now() - window)
-    return recent[:limit].count() >= limit
+        limited = counted >= limit
+    else:
+        recent = ProblemReport.objects.filter(client_hash=hashed, created_at__gte=timezone.now() - window)
+        limited = recent[:limit].count() >= limit
+    if limited:
+        throttle.log_throttled(REPORT_THROTTLE, hashed)
+    return limited
 
 
 # --- Searches that found nothing ------------------------------------------------------------------------
@@ -230,3 +237,30 @@ def prune_unmet_searches(*, today: date | None = None) -> int:
     cutoff = unmet_search_cutoff(today or timezone.localdate())
     deleted, _ = UnmetSearch.objects.filter(day__lt=cutoff).delete()
     return deleted
+
+
+# --- Keeping personal data no longer than needed (the privacy page states these periods) -----------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    report_contacts: int
+    unmet_searches: int
+
+
+def prune_personal_data(*, now: datetime | None = None) -> Pruned:
+    """Blank problem reports' contact and client hash after ``settings.REPORT_CONTACT_DAYS``, delete unmet
+    searches past their months and expired sessions. Run daily (README, "Keeping data"); safe to run again."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REPORT_CONTACT_DAYS)
+    # The text stays: it is what the moderation decided on. Contact and hash were only for asking back and
+    # for the throttle, whose window is long past.
+    reports = (
+        ProblemReport.objects.filter(created_at__lt=cutoff)
+        .exclude(contact="", client_hash="")
+        .update(contact="", client_hash="")
+    )
+    unmet = prune_unmet_searches(today=timezone.localdate(now))
+    # What Django's clearsessions does, for whichever session engine is configured.
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return Pruned(report_contacts=reports, unmet_searches=unmet)

@@ -9,9 +9,12 @@ throttles count their database rows instead (they must not open up while Redis i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,19 @@ def hits(scope: str, ident: str) -> int | None:
 def forget(scope: str, ident: str) -> None:
     """Start the count of ``ident`` in ``scope`` afresh."""
     cache.delete(_key(scope, ident))
+
+
+# One log line per throttled client and scope in this many seconds, however many requests it sends meanwhile.
+THROTTLED_LOG_SECONDS = 60
+
+
+def log_throttled(scope: str, ident: str) -> None:
+    """Log that a client is being throttled in ``scope``: once a minute per client, not per refused request.
+
+    The once-a-minute mark lives in the shared cache (``cache.add`` succeeds for one request of all workers); the
+    line names the scope only — neither the client's address nor its hash. Without the cache no line is written
+    here (the cache logs once a minute that it is unavailable).
+    """
+    if cache.add(_key(f"{scope}:logged", ident), 1, timeout=THROTTLED_LOG_SECONDS) is False:
+        return
+    logger.warning("throttled a client in %s (at most one line per client and minute)", scope)

@@ -68,11 +68,16 @@ def login_throttled(*, username: str, client_ip: str) -> bool:
     for_pair = throttle.hits(LOGIN_THROTTLE, _pair(username, client))
     for_client = throttle.hits(LOGIN_THROTTLE, client)
     if for_pair is not None and for_client is not None:
-        return for_pair >= per_user or for_client >= per_client
-    recent = _recent_failures(client_ip)
-    if recent.filter(username=normalized_username(username))[:per_user].count() >= per_user:
-        return True
-    return bool(recent[:per_client].count() >= per_client)
+        throttled = for_pair >= per_user or for_client >= per_client
+    else:
+        recent = _recent_failures(client_ip)
+        throttled = (
+            recent.filter(username=normalized_username(username))[:per_user].count() >= per_user
+            or recent[:per_client].count() >= per_client
+        )
+    if throttled:
+        throttle.log_throttled(LOGIN_THROTTLE, client)
+    return throttled
 
 
 @transaction.atomic

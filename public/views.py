@@ -8,6 +8,7 @@ prefetched, and everything shown is computed from those in Python.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -49,7 +50,7 @@ from directory.models import (
 )
 from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
-from directory.services import count_unmet_search, report_rate_limited
+from directory.services import REPORT_WINDOW, UNMET_SEARCH_MONTHS, count_unmet_search, report_rate_limited
 from directory.services import report_problem as file_problem_report
 from directory.translation import Translated, language_name, translate
 from public.display import (
@@ -63,6 +64,7 @@ from public.display import (
     services_for_display,
 )
 from public.search import SearchParams, parse_search_params, search_services, suggestions
+from public.unavailable import database_unavailable, unavailable_response
 from public.vcard import contact_paths, vcard
 
 PAGE_SIZE = 20
@@ -603,6 +605,21 @@ def offline(request: HttpRequest) -> HttpResponse:
     return render(request, "public/offline.html")
 
 
+@require_safe
+@public_page
+def privacy(request: HttpRequest) -> HttpResponse:
+    """What the site stores, for how long and why; the periods are the settings' values, stated nowhere else."""
+    counter_seconds = max(REPORT_WINDOW.total_seconds(), settings.WEGWEISER_LOGIN_FAILURE_WINDOW, 120)
+    context = {
+        "report_contact_days": settings.REPORT_CONTACT_DAYS,
+        "unmet_search_months": UNMET_SEARCH_MONTHS,
+        "session_hours": max(1, settings.WEGWEISER_STAFF_SESSION_SECONDS // 3600),
+        "page_cache_minutes": max(1, settings.PUBLIC_CACHE_SECONDS // 60),
+        "counter_minutes": int(counter_seconds // 60),
+    }
+    return render(request, "public/privacy.html", context)
+
+
 # --- Progressive web app ------------------------------------------------------------------------------
 
 
@@ -644,8 +661,11 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness, database and shared-cache check for load balancers and monitoring.
 
-    503 when the database fails; an unreachable cache shows as ``"cache": "unavailable"`` with 200.
+    503 when the database cannot answer (``"database": {"status": "unavailable"}``, the site's pages answer 503
+    meanwhile, public/unavailable.py); an unreachable cache shows as ``"cache": "unavailable"`` with 200.
     """
+    # Without the shared cache the site still answers (pages uncached, the API without its limit).
+    cache_state = "ok" if cache_available() else "unavailable"
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT postgis_lib_version()")
@@ -657,9 +677,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "services": Service.objects.published().count(),
         }
     except DatabaseError as exc:
-        return JsonResponse({"status": "error", "database": {"status": "error", "error": str(exc)}}, status=503)
-    # Without the shared cache the site still answers (pages uncached, the API without its limit): "ok", 200.
-    return JsonResponse({"status": "ok", "database": database, "cache": "ok" if cache_available() else "unavailable"})
+        # The kind of failure, not its text: that names hosts, ports and users.
+        state = "unavailable" if database_unavailable(exc) else "error"
+        response = JsonResponse({"status": "error", "database": {"status": state}, "cache": cache_state}, status=503)
+        response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_SECONDS)
+        return response
+    return JsonResponse({"status": "ok", "database": database, "cache": cache_state})
 
 
 def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
@@ -677,6 +700,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    exc = sys.exc_info()[1]
+    if database_unavailable(exc):
+        # Raised outside a view (a middleware, the session): the same 503 as public/unavailable.py gives views.
+        assert exc is not None
+        return unavailable_response(request, exc)
     # No template context processors or database here: the error may be the database itself.
     html = render_to_string("public/500.html")
     return HttpResponse(html, status=500)

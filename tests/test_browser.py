@@ -108,6 +108,7 @@ def pages(lang: str, service: Service) -> list[str]:
         f"/{lang}/search/?q=Beratung&plz=45127",
         f"/{lang}/services/{service.pk}/",
         f"/{lang}/map/",
+        f"/{lang}/privacy/",
     ]
 
 

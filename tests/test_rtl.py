@@ -243,6 +243,7 @@ def test_the_other_public_pages_isolate_latin_runs_too(client: Client, lang, ger
         f"/{lang}/map/?need=training",
         f"/{lang}/organizations/{german_only.organization_id}/",
         f"/{lang}/services/{german_only.pk}/report/",
+        f"/{lang}/privacy/",
     ):
         html = client.get(path).content.decode()
         assert unisolated_latin(html) == [], path

@@ -35,7 +35,8 @@ class ProblemReport(models.Model):
     """Someone says a service's entry is wrong; a moderator decides.
 
     The reporter's IP address is not stored: ``client_hash`` is a salted hash of it, enough to
-    limit how often one client may report (see services.report_problem).
+    limit how often one client may report (see services.report_problem). The contact and the hash are
+    blanked ``settings.REPORT_CONTACT_DAYS`` after the report (services.prune_personal_data).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -65,9 +66,10 @@ class ProblemReport(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ProblemReportStatus.values), name="problem_report_status_valid"
             ),
-            # A hex SHA-256, never an address.
+            # A hex SHA-256, never an address; blank once the retention period has passed (prune_personal_data).
             models.CheckConstraint(
-                condition=Q(client_hash__regex=r"^[0-9a-f]{64}$"), name="problem_report_client_hash"
+                condition=Q(client_hash__regex=r"^[0-9a-f]{64}$") | Q(client_hash=""),
+                name="problem_report_client_hash",
             ),
         ]
 
