@@ -101,3 +101,17 @@ def test_the_report_form_limit_comes_from_the_settings(client, settings):
     assert refused.status_code == 429 and refused["Retry-After"] == "3600"
     assert ProblemReport.objects.count() == 2
     assert Client().post(url, {"text": "Von woanders"}, REMOTE_ADDR="198.51.100.4").status_code == 302
+
+
+def _allowed(hits: int) -> int:
+    """In a forked worker process: how many of ``hits`` requests one client got through."""
+    return sum(throttle.wait_for("workers", "one-client", limit=20, now=6_000_010.0) is None for _ in range(hits))
+
+
+def test_one_limit_holds_across_worker_processes():
+    """Three processes (as gunicorn's workers) share one count in Redis: 3 × 15 requests, 20 let through."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        allowed = pool.map(_allowed, [15, 15, 15])
+    assert sum(allowed) == 20, allowed
