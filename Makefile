@@ -7,7 +7,12 @@ WORKERS ?= 3
 
 .PHONY: worker backup restore faults soak bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
-run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
+# The install's own secret key (config/settings.py reads .secret_key when DJANGO_SECRET_KEY is unset): made once,
+# readable only by its owner, never committed. Production sets DJANGO_SECRET_KEY (the same on every machine).
+.secret_key:
+	umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+run: provision .secret_key messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
 	# Personal data past its time goes before serving; then daily by cron or a systemd timer (README).
 	$(PY) manage.py prune_personal_data
@@ -23,52 +28,52 @@ run: provision messages migrate load  ## provision, load data/, serve on http://
 worker:
 	$(PY) manage.py import_worker
 
-test: provision messages lint typecheck pytest  ## provision, lint, type-check, test
+test: provision .secret_key messages lint typecheck pytest  ## provision, lint, type-check, test
 
 provision:
 	bash config/provision.sh
 
 # Compile the UI translations (directory/locale/*/LC_MESSAGES/django.po → .mo).
-messages:
+messages: .secret_key
 	$(PY) manage.py compilemessages -v0 --ignore=.venv
 
 # Collect new UI strings into the .po files (then translate them).
-makemessages:
+makemessages: .secret_key
 	$(PY) manage.py makemessages --no-obsolete --ignore=.venv --ignore=node_modules $(foreach l,de en ar fa uk ru tr,-l $(l))
 	$(PY) manage.py makemessages -d djangojs --no-obsolete --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore='directory/static/vendor/*' $(foreach l,de en ar fa uk ru tr,-l $(l))
 
-migrate:
+migrate: .secret_key
 	$(PY) manage.py migrate --noinput -v1
 
-load:
+load: .secret_key
 	$(PY) manage.py load_data
 
-lint:
+lint: .secret_key
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	# A model change without its migration fails here, not on a deployment.
 	$(PY) manage.py makemigrations --check --dry-run -v0
 
-typecheck:
+typecheck: .secret_key
 	.venv/bin/mypy .
 
-pytest:
+pytest: .secret_key
 	$(PY) manage.py collectstatic --noinput -v0
 	.venv/bin/pytest
 
 # The whole suite at depth: every property draws 300 examples (make test draws a few, see tests/conftest.py),
 # and the export round trip runs on the whole shipped catalogue, not only on a small one of its own.
-test-deep: provision messages
+test-deep: provision .secret_key messages
 	$(PY) manage.py collectstatic --noinput -v0
 	HYPOTHESIS_PROFILE=deep .venv/bin/pytest
 
 # Only the import fuzzers at depth.
-fuzz: provision
+fuzz: provision .secret_key
 	HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_import_fuzz.py
 
 # A PostgreSQL streaming replica of the local primary on 127.0.0.1:5433 (docs/scaling.md); run the site with
 # DATABASE_REPLICA_URL=postgis://postgres@127.0.0.1:5433/wegweiser to read anonymous pages and the API from it.
-replica: provision
+replica: provision .secret_key
 	bash config/replica.sh
 
 replica-stop:
@@ -84,7 +89,7 @@ catalogue:
 # Germany-scale benchmark in its own database (wegweiser_bench): synthetic data, gunicorn, wrk, EXPLAIN, import.
 # Writes bench/results.json and the generated table in docs/performance.md. Quick run: make bench BENCH_SERVICES=5000
 BENCH_SERVICES ?= 100000
-bench: provision messages
+bench: provision .secret_key messages
 	command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 	BENCH_SERVICES=$(BENCH_SERVICES) $(PY) bench/run.py
 

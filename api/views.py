@@ -55,7 +55,7 @@ from directory.models import (
     record_by_id,
 )
 from directory.places import resolve_place
-from directory.services import client_hash
+from directory.services import client_address, client_hash
 from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
 
 DEFAULT_PER_PAGE = 50
@@ -118,16 +118,8 @@ def rate_limit_wait(request: HttpRequest) -> int | None:
     cache. While the cache is unavailable the API answers without a limit (it fails open).
     """
     limit: int = getattr(settings, "HSDS_RATE_LIMIT_PER_MINUTE", 600)
-    if not limit:
-        return None
-    now = clock()
-    window = int(now // 60)
-    client = client_hash(request.META.get("REMOTE_ADDR", ""), purpose=RATE_LIMIT_PURPOSE)
-    hits = throttle.hit(RATE_LIMIT_THROTTLE, f"{client[:32]}:{window}", window=120)
-    if hits is None or hits.count <= limit:
-        return None
-    throttle.log_throttled(RATE_LIMIT_THROTTLE, client[:32])
-    return max(1, math.ceil((window + 1) * 60 - now))
+    client = client_hash(client_address(request), purpose=RATE_LIMIT_PURPOSE)
+    return throttle.wait_for(RATE_LIMIT_THROTTLE, client, limit=limit, now=clock())
 
 
 CORS_HEADERS = {

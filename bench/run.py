@@ -45,8 +45,10 @@ ENV = {
     **os.environ,
     "DATABASE_URL": f"postgis://postgres@127.0.0.1:5432/{DB}",
     "DJANGO_DEBUG": "0",
-    # The API's per-client limit would answer most of one client's benchmark requests with 429.
+    # The per-client limits would answer most of one client's benchmark requests with 429.
     "WEGWEISER_HSDS_RATE_LIMIT_PER_MINUTE": "0",
+    "WEGWEISER_SEARCH_RATE_LIMIT_PER_MINUTE": "0",
+    "WEGWEISER_SLIP_PDF_RATE_LIMIT_PER_MINUTE": "0",
 }
 
 

@@ -4,6 +4,7 @@ Defaults work on a developer machine (local PostgreSQL with trust auth); product
 DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL. Helpers fail loudly on malformed values.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -41,6 +42,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must list addresses or CIDRs (10.0.0.0/8, ::1), got {item!r}") from exc
+    return networks
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -49,7 +60,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+
+
+def secret_key() -> str:
+    """DJANGO_SECRET_KEY; else the install's own key in .secret_key (made once by `make`, never committed);
+    with debug on, a development key. Without debug and without a key of its own the site does not start:
+    the key signs sessions and salts the stored client-address hashes, which a known key would make reversible.
+    """
+    if key := os.environ.get("DJANGO_SECRET_KEY", "").strip():
+        return key
+    key_file = Path(env_str("DJANGO_SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
+    if key_file.is_file() and (key := key_file.read_text().strip()):
+        return key
+    if DEBUG:
+        return "dev-only-insecure-key-change-me-in-production-0123456789"
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set (nor DJANGO_SECRET_KEY_FILE / .secret_key): set it to a long random value, "
+        "run `make` once (it creates .secret_key), or set DJANGO_DEBUG=1 on a development machine"
+    )
+
+
+SECRET_KEY = secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -79,6 +110,8 @@ MIDDLEWARE = [
     # First: which database this request reads from (the replica for anonymous public reads), for all that follows.
     "directory.routers.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer, cached pages included (directory/security.py).
+    "directory.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -187,13 +220,18 @@ LOGIN_REDIRECT_URL = "editorial:dashboard"
 WEGWEISER_STAFF_SESSION_SECONDS = env_int("WEGWEISER_STAFF_SESSION_SECONDS", 8 * 60 * 60)
 SESSION_COOKIE_AGE = WEGWEISER_STAFF_SESSION_SECONDS
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("WEGWEISER_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
-# Behind HTTPS, set DJANGO_SESSION_COOKIE_SECURE=1 (off by default: `make run` serves plain http locally).
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
-# Failed sign-ins: this many per username and client within the window (seconds) lock that pair out;
-# the per-client limit catches one client trying many usernames.
+# Failed sign-ins (editorial/auth.py): after LIMIT failures of one account (from any address) within the
+# WINDOW, or LIMIT_PER_CLIENT from one address (any accounts), the next password is checked only a delay after
+# the last failure: DELAY seconds, doubling with every further failure, at most DELAY_MAX. So guessing slows
+# to one try per DELAY_MAX, while a stranger can keep a user (or an office behind one address) waiting
+# minutes, never locked out. The WINDOW should be longer than LIMIT × DELAY_MAX, so a slow guesser stays slow.
 WEGWEISER_LOGIN_FAILURE_LIMIT = env_int("WEGWEISER_LOGIN_FAILURE_LIMIT", 5)
 WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT = env_int("WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT", 50)
-WEGWEISER_LOGIN_FAILURE_WINDOW = env_int("WEGWEISER_LOGIN_FAILURE_WINDOW", 15 * 60)
+WEGWEISER_LOGIN_FAILURE_WINDOW = env_int("WEGWEISER_LOGIN_FAILURE_WINDOW", 60 * 60)
+WEGWEISER_LOGIN_DELAY = env_int("WEGWEISER_LOGIN_DELAY", 15)
+WEGWEISER_LOGIN_DELAY_MAX = env_int("WEGWEISER_LOGIN_DELAY_MAX", 5 * 60)
+# An administrator's one-time link to set up the second factor (editorial.TwoFactorEnrolment) lasts this long.
+WEGWEISER_ENROLMENT_LINK_HOURS = env_int("WEGWEISER_ENROLMENT_LINK_HOURS", 72)
 # The name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = env_str("WEGWEISER_OTP_ISSUER", "Wegweiser NRW")
 
@@ -252,6 +290,30 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# --- Production behind HTTPS (README, "Production environment"); all off by default, as `make run` serves http.
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# The header by which the TLS-terminating proxy says the request came in over HTTPS, e.g.
+# "X-Forwarded-Proto: https". Set it only behind a proxy that always sets (or strips) that header.
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header:
+    _header, _, _value = _proxy_ssl_header.partition(":")
+    if not _header.strip() or not _value.strip():
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_PROXY_SSL_HEADER must look like 'X-Forwarded-Proto: https', got {_proxy_ssl_header!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip())
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", False)
+# The reverse proxies in front of the site (CIDRs, comma-separated): only from these is X-Forwarded-For
+# believed (directory.services.client_address). Empty: the peer's address is the client's.
+WEGWEISER_TRUSTED_PROXIES = env_networks("WEGWEISER_TRUSTED_PROXIES")
+# The Content-Security-Policy of every answer (directory/security.py). No inline script or style anywhere;
+# the tile server's origin is added to img-src when WEGWEISER_MAP_TILE_URL is set.
+CONTENT_SECURITY_POLICY_EXTRA_IMG_SRC = env_list("WEGWEISER_CSP_IMG_SRC", [])
+
 # Map tiles: empty means no tile layer (offline-safe; the map still shows the Kreis boundaries). A deployment
 # sets e.g. its own tile server; third-party tile hosts have usage policies to respect.
 MAP_TILE_URL = env_str("WEGWEISER_MAP_TILE_URL", "")
@@ -263,6 +325,12 @@ PUBLIC_CACHE_SECONDS = env_int("WEGWEISER_PUBLIC_CACHE_SECONDS", 300)
 # HSDS API etiquette: requests per client and minute (0 turns the limit off), one count for all workers
 # and machines in the shared cache below.
 HSDS_RATE_LIMIT_PER_MINUTE = env_int("WEGWEISER_HSDS_RATE_LIMIT_PER_MINUTE", 600)
+# Limits of the costly public pages, per client (directory.services.client_address) and minute; 0: off.
+# The search runs the most queries; a PDF slip takes WeasyPrint a good part of a second.
+SEARCH_RATE_LIMIT_PER_MINUTE = env_int("WEGWEISER_SEARCH_RATE_LIMIT_PER_MINUTE", 120)
+SLIP_PDF_RATE_LIMIT_PER_MINUTE = env_int("WEGWEISER_SLIP_PDF_RATE_LIMIT_PER_MINUTE", 10)
+# Anonymous problem reports per client and hour.
+REPORT_RATE_LIMIT_PER_HOUR = env_int("WEGWEISER_REPORT_RATE_LIMIT_PER_HOUR", 5)
 
 # The shared cache: Redis (Debian's redis-server, started by config/provision.sh; REDIS_URL for another).
 # Rate limits, throttles and the page cache live there, one for every worker on every machine. Django's own

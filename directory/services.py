@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -118,6 +119,44 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
 
 
 # --- Problem reports ------------------------------------------------------------------------------------
+
+
+def client_address(request: HttpRequest) -> str:
+    """The visitor's address: the one every throttle and every client hash starts from.
+
+    ``REMOTE_ADDR`` is the peer. Only when the peer is one of WEGWEISER_TRUSTED_PROXIES is ``X-Forwarded-For``
+    read, from the right: each trusted proxy appends the address it saw, so the rightmost address that is not
+    a trusted proxy is the client. Anything left of it was written by the client and could be anything.
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = settings.WEGWEISER_TRUSTED_PROXIES
+    if not proxies or not _is_trusted(peer, proxies):
+        return peer
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed(forwarded):
+        if not hop:
+            continue
+        if not _is_trusted(hop, proxies):
+            # An unparsable hop (a client's invention) is not an address; stop there, at the last good one.
+            return hop if _parses(hop) else peer
+        peer = hop
+    return peer
+
+
+def _parses(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_trusted(address: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in proxies)
 
 
 def client_hash(client_ip: str, *, purpose: str = "directory.ProblemReport.client_hash") -> str:

@@ -3,13 +3,16 @@
 A counter starts at the first hit and expires ``window`` seconds later (one atomic step in Redis: created
 with its expiry, then incremented), so N workers on M machines share one limit. The identity is always a
 salted hash (directory.services.client_hash), never an address. When the cache cannot be reached the
-functions answer ``None``: the API's limit then lets requests through, while the report and sign-in
-throttles count their database rows instead (they must not open up while Redis is down).
+functions answer ``None``: the per-minute page and API limits then let requests through, while the report
+throttle counts its database rows instead (it must not open up while Redis is down); sign-in is counted in the
+database alone (editorial/auth.py).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -73,3 +76,20 @@ def log_throttled(scope: str, ident: str) -> None:
     if cache.add(_key(f"{scope}:logged", ident), 1, timeout=THROTTLED_LOG_SECONDS) is False:
         return
     logger.warning("throttled a client in %s (at most one line per client and minute)", scope)
+
+
+def wait_for(scope: str, ident: str, *, limit: int, window: int = 60, now: float | None = None) -> int | None:
+    """Count one request of ``ident``: the seconds it must wait when over ``limit`` per ``window``, else None.
+
+    A fixed window (one counter per client and window, kept two windows long): one cheap INCR per request.
+    ``limit`` 0 turns the limit off; without the cache the request passes (these limits fail open).
+    """
+    if limit <= 0:
+        return None
+    now = time.time() if now is None else now
+    current = int(now // window)
+    counted = hit(scope, f"{ident[:32]}:{current}", window=2 * window)
+    if counted is None or counted.count <= limit:
+        return None
+    log_throttled(scope, ident[:32])
+    return max(1, math.ceil((current + 1) * window - now))

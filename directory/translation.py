@@ -209,6 +209,9 @@ def validate_translations(value: Any) -> None:
 class TranslationsWidget(forms.MultiWidget):
     template_name = "directory/widgets/translations.html"
 
+    class Media:
+        css = {"all": ("directory/widgets.css",)}
+
     def __init__(self, textarea: bool = False) -> None:
         widget: type[forms.Widget] = forms.Textarea if textarea else forms.TextInput
         attrs = {"rows": 3, "cols": 60} if textarea else {"size": 60}

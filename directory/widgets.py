@@ -13,8 +13,11 @@ class LocalOSMWidget(OSMWidget):
     default_lon = 7.55  # type: ignore[assignment]  # NRW (the stubs say int; Django takes floats)
     default_lat = 51.45  # type: ignore[assignment]
     default_zoom = 8
+    # Django's template starts the map with an inline script, which the Content-Security-Policy forbids: ours
+    # puts the options in data- attributes, and directory/map-widget.js starts the map from them.
+    template_name = "directory/widgets/osm.html"
 
     class Media:
         extend = False
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "directory/map-widget.js")

@@ -13,7 +13,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from directory.admin import ReadOnlyAdminMixin, RecordAdmin
-from editorial.models import ChangeRequest, EditorMembership, FieldGroupVerification, ModeratorRegion, StaffAction
+from editorial.auth import issue_enrolment_link
+from editorial.models import (
+    ChangeRequest,
+    EditorMembership,
+    FieldGroupVerification,
+    ModeratorRegion,
+    StaffAction,
+    TwoFactorEnrolment,
+)
 from editorial.services import confirm_still_correct as confirm
 
 
@@ -83,3 +91,22 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
 class FieldGroupVerificationAdmin(ReadOnlyAdmin):
     list_display = ("service", "group", "verified_at", "verified_by")
     list_filter = ("group",)
+
+
+@admin.register(TwoFactorEnrolment)
+class TwoFactorEnrolmentAdmin(admin.ModelAdmin[TwoFactorEnrolment]):
+    """Issuing a one-time link for a staff account to set up its second factor: choose the account, save, and
+    pass on the link shown (it is shown once; only its hash is kept)."""
+
+    list_display = ("user", "issued_by", "created_at", "expires_at", "used_at")
+    fields = ("user",)
+    readonly_fields = ()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: TwoFactorEnrolment, form: Any, change: bool) -> None:
+        path = issue_enrolment_link(obj.user, issued_by=request.user)  # type: ignore[arg-type]
+        saved = TwoFactorEnrolment.objects.filter(user=obj.user, used_at__isnull=True).get()
+        obj.pk, obj.token_hash, obj.expires_at = saved.pk, saved.token_hash, saved.expires_at
+        messages.warning(request, f"One-time link for {obj.user} (shown only now): {request.build_absolute_uri(path)}")

@@ -3,9 +3,12 @@ administrators, and sessions that end with the browser and after a fixed number 
 
 from __future__ import annotations
 
+import hashlib
+import math
+import secrets
 import time
 from base64 import b32encode
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import django_otp
@@ -13,13 +16,16 @@ import segno
 from django.conf import settings
 from django.contrib import auth
 from django.db import transaction
+from django.db.models import Count, Max
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from directory import throttle
-from directory.services import client_hash
-from editorial.models import LoginFailure, StaffActionKind
+from directory.services import client_address, client_hash
+from editorial.models import LoginFailure, StaffActionKind, TwoFactorEnrolment
+from editorial.permissions import needs_two_factor
 from editorial.services import log_action
 
 if TYPE_CHECKING:
@@ -41,55 +47,49 @@ def normalized_username(username: str) -> str:
     return username.strip().casefold()[:150]
 
 
-# Failed sign-ins are counted in the shared cache (directory/throttle.py): one count for every worker and
-# machine. The LoginFailure rows stay the record of them, and are counted instead while the cache is
-# unavailable: this throttle must not open up for password guessing when Redis is down.
-LOGIN_THROTTLE = "login"
+# Failed sign-ins are counted from their LoginFailure rows: one record in the database for every worker and
+# machine, which also holds when the shared cache is down (this throttle must never open up). Sign-in is rare;
+# two indexed counts per attempt cost nothing next to the password hash they can save.
 
 
-def _pair(username: str, client: str) -> str:
-    """The throttle key of a username and client, both hashed (no username is kept in the cache)."""
-    return client_hash(f"{normalized_username(username)}\n{client}", purpose="editorial.login.pair")
+def _delay(failures: int, last: datetime | None, *, limit: int, now: datetime) -> int:
+    """Seconds still to wait after ``failures`` failures, the last at ``last``: none below ``limit``, then
+    WEGWEISER_LOGIN_DELAY doubling with each further failure, at most WEGWEISER_LOGIN_DELAY_MAX."""
+    if failures < limit or last is None:
+        return 0
+    cap = settings.WEGWEISER_LOGIN_DELAY_MAX
+    delay = min(cap, settings.WEGWEISER_LOGIN_DELAY * 2 ** min(failures - limit, 30))
+    return max(0, math.ceil((last + timedelta(seconds=delay) - now).total_seconds()))
 
 
-def _recent_failures(client_ip: str) -> Any:
-    since = timezone.now() - timedelta(seconds=settings.WEGWEISER_LOGIN_FAILURE_WINDOW)
-    return LoginFailure.objects.filter(client_hash=login_client_hash(client_ip), at__gte=since)
+def login_wait(*, username: str, client_ip: str) -> int:
+    """Seconds before a password for ``username`` from this client is checked again (0: check it now).
 
-
-def login_throttled(*, username: str, client_ip: str) -> bool:
-    """Whether this client has failed too often for this username (or for any username) lately.
-
-    While throttled, the password is not even checked, so guessing on gains nothing.
+    Two counts: the account's failures from every address (a guesser spreading over many addresses still
+    slows down) and the address's failures for every account (one address trying many accounts). Each only
+    delays, by at most WEGWEISER_LOGIN_DELAY_MAX after the last failure, so no stranger locks anyone out for long.
+    While waiting, the password is not even checked, and the refused attempt is not counted.
     """
-    per_user = settings.WEGWEISER_LOGIN_FAILURE_LIMIT
-    per_client = settings.WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT
-    client = login_client_hash(client_ip)
-    for_pair = throttle.hits(LOGIN_THROTTLE, _pair(username, client))
-    for_client = throttle.hits(LOGIN_THROTTLE, client)
-    if for_pair is not None and for_client is not None:
-        throttled = for_pair >= per_user or for_client >= per_client
-    else:
-        recent = _recent_failures(client_ip)
-        throttled = (
-            recent.filter(username=normalized_username(username))[:per_user].count() >= per_user
-            or recent[:per_client].count() >= per_client
-        )
-    if throttled:
-        throttle.log_throttled(LOGIN_THROTTLE, client)
-    return throttled
+    now = timezone.now()
+    recent = LoginFailure.objects.filter(at__gte=now - timedelta(seconds=settings.WEGWEISER_LOGIN_FAILURE_WINDOW))
+    account = recent.filter(username=normalized_username(username)).aggregate(n=Count("id"), last=Max("at"))
+    client = recent.filter(client_hash=login_client_hash(client_ip)).aggregate(n=Count("id"), last=Max("at"))
+    wait = max(
+        _delay(account["n"], account["last"], limit=settings.WEGWEISER_LOGIN_FAILURE_LIMIT, now=now),
+        _delay(client["n"], client["last"], limit=settings.WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT, now=now),
+    )
+    if wait:
+        throttle.log_throttled("login", login_client_hash(client_ip)[:32])
+    return wait
 
 
 @transaction.atomic
 def record_login_failure(*, username: str, client_ip: str) -> None:
     now = timezone.now()
-    window = settings.WEGWEISER_LOGIN_FAILURE_WINDOW
-    client = login_client_hash(client_ip)
     # Failures older than the window count for nothing any more.
-    LoginFailure.objects.filter(at__lt=now - timedelta(seconds=window)).delete()
+    LoginFailure.objects.filter(at__lt=now - timedelta(seconds=settings.WEGWEISER_LOGIN_FAILURE_WINDOW)).delete()
+    client = login_client_hash(client_ip)
     LoginFailure.objects.create(username=normalized_username(username), client_hash=client, at=now)
-    throttle.hit(LOGIN_THROTTLE, _pair(username, client), window=window)
-    throttle.hit(LOGIN_THROTTLE, client, window=window)
 
 
 # --- Signing in and out ---------------------------------------------------------------------------------
@@ -98,9 +98,9 @@ def record_login_failure(*, username: str, client_ip: str) -> None:
 def sign_in(request: HttpRequest, user: User) -> None:
     auth.login(request, user)  # a new session key, so a planted one is useless
     request.session[SIGNED_IN_AT] = time.time()
-    client = login_client_hash(request.META.get("REMOTE_ADDR", ""))
+    # This browser's own failures are forgiven; others' failures on the account still count.
+    client = login_client_hash(client_address(request))
     LoginFailure.objects.filter(username=normalized_username(user.get_username()), client_hash=client).delete()
-    throttle.forget(LOGIN_THROTTLE, _pair(user.get_username(), client))
     log_action(user=user, action=StaffActionKind.SIGNED_IN)
 
 
@@ -149,10 +149,63 @@ def manual_secret(device: Any) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
+# --- Enrolment links: a second factor is set up with an administrator's one-time link, not the password alone.
+
+# Session key: the enrolment link this signed-in session opened (its id), until the device is confirmed.
+ENROLMENT = "editorial_enrolment"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_enrolment_link(user: User, *, issued_by: User | None = None) -> str:
+    """A new one-time link (its path) for ``user`` to set up a second factor; an unused earlier one stops working."""
+    TwoFactorEnrolment.objects.filter(user=user, used_at__isnull=True).delete()
+    token = secrets.token_urlsafe(32)
+    TwoFactorEnrolment.objects.create(
+        user=user,
+        token_hash=_token_hash(token),
+        issued_by=issued_by,
+        expires_at=timezone.now() + timedelta(hours=settings.WEGWEISER_ENROLMENT_LINK_HOURS),
+    )
+    return reverse("editorial:two-factor-enrol", kwargs={"token": token})
+
+
+def _usable_enrolments() -> Any:
+    return TwoFactorEnrolment.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def open_enrolment_link(request: HttpRequest, token: str) -> bool:
+    """Whether ``token`` is a usable link of the signed-in user; if so, this session may set up a device."""
+    link = _usable_enrolments().filter(token_hash=_token_hash(token[:200]), user_id=request.user.pk).first()
+    if link is None:
+        return False
+    request.session[ENROLMENT] = link.pk
+    return True
+
+
+def may_set_up_device(request: HttpRequest) -> bool:
+    """Whether this session opened a usable enrolment link of its user (staff without the duty need none)."""
+    if not needs_two_factor(request.user):
+        return True
+    link_id = request.session.get(ENROLMENT)
+    return link_id is not None and _usable_enrolments().filter(pk=link_id, user_id=request.user.pk).exists()
+
+
 @transaction.atomic
 def confirm_device(*, request: HttpRequest, device: Any, token: str) -> bool:
-    """Confirm a new device with a first code from it; the session counts as verified from then on."""
+    """Confirm a new device with a first code from it; the session counts as verified from then on.
+
+    The enrolment link that allowed it is used up in the same transaction (good once, even if opened twice).
+    """
+    if not may_set_up_device(request):
+        return False
     if not device.verify_token(token.strip()):
+        return False
+    link_id = request.session.pop(ENROLMENT, None)
+    if link_id is not None and not _usable_enrolments().filter(pk=link_id).update(used_at=timezone.now()):
         return False
     device.confirmed = True
     device.save(update_fields=["confirmed"])

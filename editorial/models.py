@@ -281,3 +281,35 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TwoFactorEnrolment(models.Model):
+    """An administrator's one-time link with which a staff account sets up its second factor.
+
+    Without a device, a moderator's or administrator's password alone does not let them set one up: whoever
+    guessed or stole the password could otherwise tie the account to their own authenticator app. The link is
+    given to the person by another way (in person, by phone); only its SHA-256 is kept, so the table does not
+    hold working links. Good once, until ``expires_at``; a new link for the account replaces an unused one.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(editable=False)
+    used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "two-factor enrolment link"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106 (a pattern, not a password)
+                name="enrolment_token_hash",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} until {self.expires_at:%Y-%m-%d %H:%M}"

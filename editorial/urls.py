@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("2fa/", views.two_factor, name="two-factor"),
     path("2fa/verify/", views.two_factor_verify, name="two-factor-verify"),
+    path("2fa/enrol/<str:token>/", views.two_factor_enrol, name="two-factor-enrol"),
     # A caseworker's own list and notes.
     path("list/", views.saved_list, name="list"),
     path("list/add/<str:service_id>/", views.list_add, name="list-add"),

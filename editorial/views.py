@@ -6,6 +6,7 @@ a page their role may not use answers 403, anonymous visitors are sent to sign i
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,6 +36,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from directory.models import PointAccuracy, ProblemReportStatus, Service, record_by_id
 from directory.provenance import recorded_groups
+from directory.services import client_address
 from directory.translation import LANGUAGE_CODES
 from editorial import auth
 from editorial.forms import (
@@ -211,11 +213,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = AuthenticationForm(request)
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
-        client_ip = request.META.get("REMOTE_ADDR", "")
-        if auth.login_throttled(username=username, client_ip=client_ip):
-            minutes = settings.WEGWEISER_LOGIN_FAILURE_WINDOW // 60
-            context = {"form": form, "next": next_url, "locked": True, "minutes": minutes}
-            return page(request, "login.html", context, status=429)
+        client_ip = client_address(request)
+        if wait := auth.login_wait(username=username, client_ip=client_ip):
+            context = {"form": form, "next": next_url, "locked": True, "minutes": math.ceil(wait / 60)}
+            response = page(request, "login.html", context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         form = AuthenticationForm(request, data=request.POST)
         if form.is_valid():
             user = form.get_user()
@@ -259,6 +262,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(next_url)
     if auth.confirmed_device(signed_in_user(request)) is not None:
         return with_next("editorial:two-factor-verify", next_url)
+    if not auth.may_set_up_device(request):
+        # The password alone does not tie an account to an authenticator app (editorial.TwoFactorEnrolment).
+        return page(request, "two_factor_setup.html", {"needs_link": True}, status=403)
     device = auth.device_to_set_up(signed_in_user(request))
     form = TokenForm(request.POST or None)
     status = 200
@@ -276,6 +282,21 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "required": needs_two_factor(request.user),
     }
     return page(request, "two_factor_setup.html", context, status=status)
+
+
+@never_cache
+@require_safe
+def two_factor_enrol(request: HttpRequest, token: str) -> HttpResponse:
+    """An administrator's one-time link: after signing in with the password, set up the second factor."""
+    if (response := _signed_in_or_login(request)) is not None:
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+    if auth.confirmed_device(signed_in_user(request)) is None and auth.open_enrolment_link(request, token):
+        response = HttpResponseRedirect(reverse("editorial:two-factor"))
+    else:
+        response = page(request, "two_factor_setup.html", {"needs_link": True, "bad_link": True}, status=404)
+    response["Referrer-Policy"] = "no-referrer"  # the link is in the URL: send it nowhere
+    return response
 
 
 @sensitive_post_parameters("token")

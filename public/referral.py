@@ -37,6 +37,7 @@ from directory.models import Location, Organization, Service
 from directory.places import single_line
 from directory.provenance import Provenance, fact_provenance, fallback_organization
 from directory.translation import Translated, join_list, translate
+from public import limits
 from public.display import place_schedules, services_for_display
 
 MAX_SERVICES = 10
@@ -287,6 +288,10 @@ def share_links(url: str) -> dict[str, str]:
 @require_safe
 @never_cache
 def referral(request: HttpRequest) -> HttpResponse:
+    # A PDF costs WeasyPrint a good part of a second: it has a limit of its own, checked before anything else.
+    pdf_limit = settings.SLIP_PDF_RATE_LIMIT_PER_MINUTE
+    if request.GET.get("format") == "pdf" and (wait := limits.wait_for(request, "slip-pdf", pdf_limit)) is not None:
+        return limits.too_many_requests(request, wait)
     language = translation.get_language() or "de"
     selection = parse_selection(request.GET.get("s", ""))
     found = {

@@ -50,7 +50,13 @@ from directory.models import (
 )
 from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
-from directory.services import REPORT_WINDOW, UNMET_SEARCH_MONTHS, count_unmet_search, report_rate_limited
+from directory.services import (
+    REPORT_WINDOW,
+    UNMET_SEARCH_MONTHS,
+    client_address,
+    count_unmet_search,
+    report_rate_limited,
+)
 from directory.services import report_problem as file_problem_report
 from directory.translation import Translated, language_name, translate
 from public.display import (
@@ -63,6 +69,7 @@ from public.display import (
     service_schedules,
     services_for_display,
 )
+from public.limits import limited
 from public.search import SearchParams, parse_search_params, search_services, suggestions
 from public.unavailable import database_unavailable, unavailable_response
 from public.vcard import contact_paths, vcard
@@ -234,6 +241,7 @@ def group_by_type(cards: list[Card]) -> list[tuple[str, list[Card]]]:
 
 
 @require_safe
+@limited("search", "SEARCH_RATE_LIMIT_PER_MINUTE")
 @public_page
 def search(request: HttpRequest) -> HttpResponse:
     params, errors = parse_search_params(request.GET)
@@ -570,11 +578,13 @@ def report_problem(request: HttpRequest, service_id: str) -> HttpResponse:
         text = request.POST.get("text", "")
         contact = request.POST.get("contact", "")
         context.update(text=text[:2000], contact=contact[:200])
-        client_ip = request.META.get("REMOTE_ADDR", "")
+        client_ip = client_address(request)
         # Signed-in staff answer for their reports; their office's shared address must not throttle them.
-        if not signed_in and report_rate_limited(client_ip):
+        if not signed_in and report_rate_limited(client_ip, limit=settings.REPORT_RATE_LIMIT_PER_HOUR):
             context["errors"] = [_("You have sent several reports in a short time. Please try again in an hour.")]
-            return render(request, "public/report.html", context, status=429)
+            response = render(request, "public/report.html", context, status=429)
+            response["Retry-After"] = str(int(REPORT_WINDOW.total_seconds()))
+            return response
         if len(text) > 2000 or len(contact) > 200:
             context["errors"] = [_("Please keep the report under 2,000 characters and the contact under 200.")]
             return render(request, "public/report.html", context, status=400)

@@ -82,6 +82,7 @@ def edit_data(service: Service, **changes: str) -> dict[str, str]:
 MATRIX = [
     ("dashboard", "get", "/manage/", None, (302, 200, 200, 200, 200, 200)),
     ("two-factor setup", "get", "/manage/2fa/", None, (302, 200, 200, 200, 302, 302)),
+    ("two-factor enrolment, a made-up link", "get", "/manage/2fa/enrol/made-up/", None, (302, 404, 404, 404, 404, 404)),
     ("my list", "get", "/manage/list/", None, (302, 200, 403, 403, 403, 200)),
     ("add to list (ask)", "get", "/manage/list/add/{kleve}/", None, (302, 200, 403, 403, 403, 200)),
     ("add to list", "post", "/manage/list/add/{kleve}/", {}, (302, 302, 403, 403, 403, 302)),
@@ -176,6 +177,7 @@ def test_the_matrix_covers_every_editorial_address():
         "change": "/manage/changes/{change}/",
         "change-approve": "/manage/changes/{change}/approve/",
         "change-reject": "/manage/changes/{change}/reject/",
+        "two-factor-enrol": "/manage/2fa/enrol/made-up/",
     }
     for pattern in urlpatterns:
         path = named.get(pattern.name, f"/manage/{pattern.pattern}")

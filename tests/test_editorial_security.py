@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from editorial.auth import SIGNED_IN_AT, manual_secret
-from editorial.models import LoginFailure, PrivateNote, SavedService, StaffAction
+from editorial.auth import SIGNED_IN_AT, issue_enrolment_link, manual_secret
+from editorial.models import LoginFailure, PrivateNote, SavedService, StaffAction, TwoFactorEnrolment
 from tests.editorial_helpers import PASSWORD, sign_in, totp_device, totp_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
@@ -38,6 +38,7 @@ def test_a_moderator_sets_up_a_second_factor_before_moderating(client, mona):
     assert response.status_code == 302 and response.url == "/manage/2fa/?next=%2Fmanage%2Freports%2F"
     assert client.get("/manage/").status_code == 302, "no /manage/ page before the second factor"
 
+    assert client.get(f"{issue_enrolment_link(mona)}").url == "/manage/2fa/", "an administrator's link"
     setup = client.get(response.url)
     html = setup.content.decode()
     assert setup.status_code == 200 and "<svg" in html, "the QR code, inline"
@@ -56,6 +57,72 @@ def test_a_moderator_sets_up_a_second_factor_before_moderating(client, mona):
     assert device.confirmed
     assert client.get("/manage/reports/").status_code == 200
     assert StaffAction.objects.filter(user=mona, action="2fa-set-up").exists()
+
+
+def test_without_an_enrolment_link_the_password_alone_sets_up_no_device(client, mona):
+    log_in(client, "mona")
+    refused = client.get("/manage/2fa/")
+    assert refused.status_code == 403
+    assert "einmaligen Link" in refused.content.decode(), "says to ask an administrator (in German)"
+    assert not TOTPDevice.objects.filter(user=mona).exists(), "no secret shown, none made"
+    assert client.post("/manage/2fa/", {"token": "123456"}).status_code == 403
+
+
+def test_an_enrolment_link_is_good_once_for_its_own_account_until_it_expires(client, mona, alice):
+    path = issue_enrolment_link(mona, issued_by=alice)
+    stored = TwoFactorEnrolment.objects.get(user=mona)
+    assert path.split("/")[-2] not in stored.token_hash and len(stored.token_hash) == 64, "only a hash is kept"
+
+    opened = Client().get(path)
+    assert opened.status_code == 302 and opened.url.startswith("/accounts/login/?next="), "the password first"
+    assert opened["Referrer-Policy"] == "no-referrer"
+
+    sign_in(alice_client := Client(), alice, verified=False)
+    assert alice_client.get(path).status_code == 404, "another account's link does nothing"
+
+    log_in(client, "mona")
+    assert client.get(path).url == "/manage/2fa/"
+    device = (
+        TOTPDevice.objects.get(user=mona, confirmed=False) if client.get("/manage/2fa/").status_code == 200 else None
+    )
+    assert device is not None
+    assert client.post("/manage/2fa/", {"token": totp_token(device)}).status_code == 302
+    assert TwoFactorEnrolment.objects.get(pk=stored.pk).used_at is not None
+
+    TOTPDevice.objects.filter(user=mona).delete()  # lost the phone: the used link does not serve again
+    again = Client()
+    log_in(again, "mona")
+    assert again.get(path).status_code == 404
+    assert again.get("/manage/2fa/").status_code == 403
+
+    expired = issue_enrolment_link(mona)
+    TwoFactorEnrolment.objects.filter(used_at__isnull=True).update(expires_at=timezone.now())
+    assert again.get(expired).status_code == 404, "expired"
+    newer = issue_enrolment_link(mona)
+    assert again.get(newer).url == "/manage/2fa/"
+
+
+def test_the_first_administrator_gets_a_link_from_a_command(alice, capsys):
+    call_command("issue_enrolment_link", "alice", "--base-url", "https://wegweiser.example/")
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("https://wegweiser.example/manage/2fa/enrol/")
+    client = Client()
+    log_in(client, "alice")
+    assert client.get(link.removeprefix("https://wegweiser.example")).url == "/manage/2fa/"
+    assert client.get("/manage/2fa/").status_code == 200
+
+
+def test_an_administrator_issues_a_link_in_the_admin(client, alice, mona):
+    sign_in(client, alice)
+    response = client.post("/admin/editorial/twofactorenrolment/add/", {"user": mona.pk}, follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"] if "/manage/2fa/enrol/" in str(m)]
+    assert len(shown) == 1
+    link = shown[0].split("http://testserver", 1)[1]
+    assert TwoFactorEnrolment.objects.get(user=mona).issued_by == alice
+    other = Client()
+    log_in(other, "mona")
+    assert other.get(link).url == "/manage/2fa/"
 
 
 def test_a_moderator_signs_in_with_password_and_code(client, mona):
@@ -109,37 +176,65 @@ def test_caseworkers_and_editors_sign_in_with_a_password_only(client, carol, eri
 # --- Throttling -----------------------------------------------------------------------------------------
 
 
-def test_it_locks_out_a_username_and_client_after_five_failures(client, carol):
+def age_failures(seconds: int) -> None:
+    """Let time pass for the stored failures (the throttle reads their times from the database)."""
+    LoginFailure.objects.update(at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_after_five_failures_an_account_waits_before_its_password_is_checked(client, carol):
     for _ in range(5):
         response = log_in(client, "carol", "wrong")
         assert response.status_code == 200 and SESSION_KEY not in client.session
     locked = log_in(client, "carol")
-    assert locked.status_code == 429, "even the right password is not checked while locked"
+    assert locked.status_code == 429, "even the right password is not checked while waiting"
+    assert locked["Retry-After"] == "15"
     assert "Zu viele fehlgeschlagene Versuche" in locked.content.decode()  # German, the default language
     assert SESSION_KEY not in client.session
     assert log_in(client, "CAROL ").status_code == 429, "the username as typed does not matter"
-    assert LoginFailure.objects.count() == 5
+    assert log_in(Client(), "carol", ip="198.51.100.8").status_code == 429, "the account waits at every address"
+    assert LoginFailure.objects.count() == 5, "refused attempts are not counted (a stranger cannot grow the wait)"
     assert not LoginFailure.objects.filter(client_hash__contains="198.51").exists(), "no address stored"
 
-    assert log_in(Client(), "carol", ip="198.51.100.8").status_code == 302, "another client is not locked out"
-    cache.clear()  # Redis expires the counts WEGWEISER_LOGIN_FAILURE_WINDOW after the first failure
-    assert log_in(client, "carol").status_code == 302, "the lock ends after the window"
+    age_failures(16)
+    assert log_in(client, "carol").status_code == 302, "the wait ends after 15 seconds"
 
 
-def test_without_the_shared_cache_it_counts_the_stored_failures(client, carol, settings):
+def test_the_wait_doubles_with_each_further_failure_up_to_five_minutes(client, carol):
+    for _ in range(5):
+        log_in(client, "carol", "wrong")
+    waits = [int(log_in(client, "carol")["Retry-After"])]
+    for _ in range(7):
+        age_failures(waits[-1] + 1)
+        assert log_in(client, "carol", "wrong").status_code == 200, "after the wait, the password is checked"
+        waits.append(int(log_in(client, "carol")["Retry-After"]))
+    assert waits == [15, 30, 60, 120, 240, 300, 300, 300]
+
+
+def test_guessing_from_twenty_addresses_gets_few_passwords_checked(client, carol):
+    checked = 0
+    for address in range(20):
+        for _ in range(6):
+            if log_in(Client(), "carol", "wrong", ip=f"203.0.113.{address}").status_code == 200:
+                checked += 1
+    assert checked == 5, "20 addresses × 6 guesses: only the first five passwords were checked"
+
+
+def test_a_shared_address_delays_other_accounts_for_minutes_not_a_quarter_hour(client, carol, erik):
+    for number in range(50):
+        log_in(client, f"user{number}", "wrong")
+    assert log_in(client, "carol").status_code == 429, "one address trying many accounts waits"
+    assert log_in(Client(), "carol", ip="198.51.100.99").status_code == 302, "other addresses are not held back"
+    age_failures(5 * 60 + 1)
+    assert log_in(client, "erik").status_code == 302, "after five minutes at most, a colleague signs in"
+
+
+def test_without_the_shared_cache_the_throttle_holds(client, carol, settings):
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
     for _ in range(5):
         assert log_in(client, "carol", "wrong").status_code == 200
     assert log_in(client, "carol").status_code == 429, "password guessing gains nothing while Redis is down"
-    LoginFailure.objects.update(at=timezone.now() - timedelta(minutes=16))
+    age_failures(16)
     assert log_in(client, "carol").status_code == 302
-
-
-def test_it_locks_out_a_client_trying_many_usernames(client, carol, settings):
-    settings.WEGWEISER_LOGIN_FAILURE_LIMIT_PER_CLIENT = 8
-    for number in range(8):
-        log_in(client, f"user{number}", "wrong")
-    assert log_in(client, "carol").status_code == 429
 
 
 # --- Sessions -------------------------------------------------------------------------------------------
