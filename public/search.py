@@ -24,9 +24,11 @@ from directory.models import (
     MAX_FUZZY_WORDS,
     SERVICE_ORDERING,
     TERM_FILTERS,
+    GeographyDistance,
     JobcenterForm,
     Service,
     ServiceArea,
+    ServiceAtLocation,
     ServiceQuerySet,
     TaxonomyTerm,
     TextMatch,
@@ -178,11 +180,29 @@ def search_services(
             responsible = matching.filter(pk__in=maybe).filter(responsible_condition(ags))
             parts.append(responsible.order_by().values("pk")[:limit])
             if len(maybe) > limit:
-                parts.append(responsible.nearest_ids(point, limit))
+                # The nearest of these few hundred, measured one by one (a KNN walk would go on through every
+                # place of the country when fewer than the limit match).
+                nearest = (
+                    ServiceAtLocation.objects.filter(
+                        service_id__in=maybe, service__in=responsible, location__point__isnull=False
+                    )
+                    .order_by(GeographyDistance("location__point", point))
+                    .values("service_id")[:limit]
+                )
+                parts.append(nearest)
         candidates = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     elif words is not None:
         # Each branch by its own index; the union keeps the planner from scanning for the OR of both.
-        full = filtered.filter(words.full).order_by().values("pk")[:limit]
+        # Driven by the text (the full-text index), the filters checked per row found: what was typed is
+        # nearly always narrower than a category, whose tens of thousands of services are not collected.
+        full = (
+            Service.objects.published()
+            .filter(words.full)
+            .annotate(fits=filtered.checked_by_row())
+            .filter(fits__isnull=False)
+            .order_by()
+            .values("pk")[:limit]
+        )
         by_term = filtered.filter(pk__in=words.by_term_ids()).filter(no_full_match).order_by().values("pk")[:limit]
         candidates = full.union(by_term, all=True)
     else:

@@ -425,17 +425,19 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             .annotate(relevance=words.relevance())
         )
 
+    def checked_by_row(self, condition: str = "pk") -> Subquery:
+        """Whether the row's ``condition`` (a service id) is one of these services, asked per row: a subquery
+        with LIMIT, which the planner cannot turn into a join. For a walk that stops early (in distance order,
+        by an index, up to a LIMIT): a join would first collect every one of these services, a seq scan's work
+        when the filters are broad. Not NULL when it is one."""
+        return Subquery(self.filter(pk=OuterRef(condition)).order_by().values("pk")[:1])
+
     def nearest_ids(self, point: Point, limit: int) -> models.QuerySet[Any, Any]:
         """The ids of these services at the ``limit`` physical places nearest ``point`` (a service once per
         place): the places are walked in distance order on the GiST index of their points (KNN ``<->``) and
-        the walk stops after ``limit``, so a list ordered by distance is cut without measuring every service.
-
-        Whether a place's service is one of these is asked per place (a subquery with LIMIT, which the
-        planner cannot turn into a join): a join would collect every such service before ordering.
-        """
-        one_of_these = self.filter(pk=OuterRef("service_id")).order_by().values("pk")[:1]
+        the walk stops after ``limit``, so a list ordered by distance is cut without measuring every service."""
         return (
-            ServiceAtLocation.objects.annotate(fits=Subquery(one_of_these))
+            ServiceAtLocation.objects.annotate(fits=self.checked_by_row("service_id"))
             .filter(
                 fits__isnull=False,
                 location__location_type=LocationType.PHYSICAL,
