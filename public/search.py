@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db import connection
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, Q, TextField
 from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -24,9 +24,16 @@ from directory.models import (
     MAX_FUZZY_WORDS,
     SERVICE_ORDERING,
     TERM_FILTERS,
+    GeographyDistance,
     JobcenterForm,
     Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceQuerySet,
     TaxonomyTerm,
+    TextMatch,
+    ags_levels,
+    responsible_condition,
     search_form,
 )
 from directory.places import single_line
@@ -34,6 +41,10 @@ from directory.translation import Translated, translate
 
 MAX_QUERY_LENGTH = 200
 MAX_PAGE = 10_000
+# The most results a search ranks and pages through (ten pages of twenty). Beyond it the page says that
+# there are more and asks for a place, a filter or more words: ranking or counting 50,000 matches of a
+# common word costs seconds, and nobody reads page 500 of a list.
+MAX_RESULTS = 200
 
 
 @dataclass
@@ -123,34 +134,105 @@ def parse_search_params(query: QueryDict) -> tuple[SearchParams, dict[str, str]]
     return params, errors
 
 
-def search_services(params: SearchParams, *, point: Point | None, ags: str | None = None) -> QuerySet[Service]:
-    """Published services matching ``params``: one SQL query (each filter is an EXISTS subquery).
+def search_services(
+    params: SearchParams, *, point: Point | None, ags: str | None = None, limit: int = MAX_RESULTS
+) -> ServiceQuerySet:
+    """Published services matching ``params``, at most about ``limit`` of each kind below: one SQL query.
 
-    Order: services matching every word before those matching only one of the query's phrases (see
-    :meth:`~directory.models.ServiceQuerySet.matching`); with a place (``ags``), the services responsible
-    for it (annotated ``responsible``); then nearest first when there is a point, most relevant, by name.
+    Which services are ranked at all is decided by index, so a search costs the same at 300 services as at
+    100,000 (ranking or counting every match of a common word would take seconds):
+
+    - with a place (``point``): the services at the places nearest to it (KNN on the GiST index of the
+      points) and, with ``ags``, those responsible for it (the service areas' index), each part cut at
+      ``limit + 1``; services without a physical place are only listed when responsible;
+    - with a text and no place: the first ``limit + 1`` that the full-text index finds (or, when nothing
+      matches fully, those of the terms the text names);
+    - with neither: the first ``limit + 1`` by name (the name index).
+
+    More than ``limit`` candidates means there are more than the page can rank: the view says so and
+    asks for a place, a filter or more words. Order: services matching every word before those matching
+    only one of the query's phrases (``full_match``); with a place, those responsible for it first
+    (``responsible``), then nearest first (``distance_m``); most relevant; by name.
 
     A language the text names ("Beratung auf Farsi") is the language filter unless one is chosen
     (:func:`directory.filters.languages_named`); the filters mean what
     :class:`directory.filters.ServiceFilters` says, as in the API; ``open_now`` is left to the view.
     """
-    services = params.apply(Service.objects.published())
+    filtered = params.apply(Service.objects.published())
     named, text = languages_named(params.q)
     if named and not params.language:
-        services = services.speaking(named)
+        filtered = filtered.speaking(named)
+    words = TextMatch.of(text) if text else None
+    matching = filtered
+    if words is not None:
+        # A partial match (a term the text names) only when nothing these filters let through matches fully.
+        no_full_match = ~Exists(filtered.filter(words.full))
+        matching = filtered.filter(words.full | words.by_term & no_full_match)
+    limit += 1  # one more than shown: whether there are more
+    if point is not None:
+        parts = [matching.nearest_ids(point, limit)]
+        if ags:
+            # Who may be responsible, from the service areas' index (a few hundred ids; the rule is checked
+            # on these alone): all of them when they are few (also those without a place), else the nearest.
+            maybe = list(
+                ServiceArea.objects.filter(ags__in=ags_levels(ags), excludes=False).values_list("service_id", flat=True)
+            )
+            responsible = matching.filter(pk__in=maybe).filter(responsible_condition(ags))
+            parts.append(responsible.order_by().values("pk")[:limit])
+            if len(maybe) > limit:
+                # The nearest of these few hundred, measured one by one (a KNN walk would go on through every
+                # place of the country when fewer than the limit match).
+                nearest = (
+                    ServiceAtLocation.objects.filter(
+                        service_id__in=maybe, service__in=responsible, location__point__isnull=False
+                    )
+                    .order_by(GeographyDistance("location__point", point))
+                    .values("service_id")[:limit]
+                )
+                parts.append(nearest)
+        candidates = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    elif words is not None:
+        # Each branch by its own index; the union keeps the planner from scanning for the OR of both.
+        # Driven by the text (the full-text index), the filters checked per row found: what was typed is
+        # nearly always narrower than a category, whose tens of thousands of services are not collected.
+        full = (
+            Service.objects.published()
+            .filter(words.full)
+            .annotate(fits=filtered.checked_by_row())
+            .filter(fits__isnull=False)
+            .order_by()
+            .values("pk")[:limit]
+        )
+        by_term = filtered.filter(pk__in=words.by_term_ids()).filter(no_full_match).order_by().values("pk")[:limit]
+        candidates = full.union(by_term, all=True)
+    else:
+        candidates = matching.order_by(*SERVICE_ORDERING).values("pk")[:limit]
+    # Every candidate already matches: the outer query only ranks them (driven by their ids, not by a filter).
+    services = placed(Service.objects.filter(pk__in=candidates), point=point, ags=ags)
     ordering: list[Any] = []
-    if text:
-        services = services.matching(text)
+    if words is not None:
+        boolean: BooleanField[bool, bool] = BooleanField()
+        services = services.annotate(
+            full_match=ExpressionWrapper(words.full, output_field=boolean), relevance=words.relevance()
+        )
         ordering.append(F("full_match").desc())
     if ags:
-        services = services.marking_responsible(ags)
         ordering.append(F("responsible").desc())
     if point is not None:
-        services = services.near(point)
         ordering.append(F("distance_m").asc(nulls_last=True))
-    if text:
+    if words is not None:
         ordering.append(F("relevance").desc())
     return services.order_by(*ordering, *SERVICE_ORDERING)
+
+
+def placed(services: ServiceQuerySet, *, point: Point | None, ags: str | None) -> ServiceQuerySet:
+    """``services`` with what a result card shows about the place searched for: ``responsible`` (with an
+    ``ags``) and ``distance_m`` / ``distance_accuracy`` (with a point)."""
+    if ags:
+        services = services.marking_responsible(ags)
+    if point is not None:
+        services = services.near(point)
+    return services
 
 
 # --- When nothing is found --------------------------------------------------------------------------------

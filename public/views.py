@@ -42,6 +42,8 @@ from directory.models import (
     Location,
     Organization,
     Service,
+    ServiceArea,
+    ServiceAtLocation,
     ServiceQuerySet,
     TaxonomyTerm,
     ags_levels,
@@ -70,7 +72,7 @@ from public.display import (
     services_for_display,
 )
 from public.limits import limited
-from public.search import SearchParams, parse_search_params, search_services, suggestions
+from public.search import MAX_RESULTS, SearchParams, parse_search_params, placed, search_services, suggestions
 from public.unavailable import database_unavailable, unavailable_response
 from public.vcard import contact_paths, vcard
 
@@ -252,27 +254,42 @@ def search(request: HttpRequest) -> HttpResponse:
     results = search_services(params, point=point, ags=ags)
     now = timezone.now()
     if params.open_now:
-        # Opening state needs holidays and closures, so it is computed in Python over a bounded candidate set.
-        candidates = list(services_for_display(results)[:1000])
-        matching = [s for s in candidates if hours.opening_state(service_schedules(s), now).is_open]
-        paginator = Paginator(matching, PAGE_SIZE)
+        # Opening state needs holidays and closures, so it is computed in Python over the bounded candidates.
+        candidates = list(services_for_display(results)[: MAX_RESULTS + 1])
+        more = len(candidates) > MAX_RESULTS
+        matching = [s for s in candidates[:MAX_RESULTS] if hours.opening_state(service_schedules(s), now).is_open]
+        found_ids = [s.pk for s in matching]
     else:
-        paginator = Paginator(results, PAGE_SIZE)
+        # The ranked ids once (one query, at most MAX_RESULTS + 1 rows): the pager counts them, the page
+        # fetches its own twenty with everything a card shows.
+        found_ids = list(results.values_list("pk", flat=True)[: MAX_RESULTS + 1])
+        more = len(found_ids) > MAX_RESULTS
+        found_ids = found_ids[:MAX_RESULTS]
+    paginator = Paginator(found_ids, PAGE_SIZE)
     page_number = params.page
     if page_number > max(paginator.num_pages, 1):
         errors["page"] = _("There is no page %(page)s; showing the first page.") % {"page": page_number}
         page_number = 1
     page = paginator.page(page_number)
-    services = page.object_list if params.open_now else list(services_for_display(page.object_list))  # type: ignore[arg-type]
+    if params.open_now:
+        services = [s for s in matching if s.pk in set(page.object_list)]
+    else:
+        shown = placed(Service.objects.filter(pk__in=page.object_list), point=point, ags=ags)
+        by_id = {s.pk: s for s in services_for_display(shown)}
+        services = [by_id[pk] for pk in page.object_list if pk in by_id]
     cards = [make_card(s, now) for s in services]
     ui_languages = [code for code, _name in settings.LANGUAGES]
     named_languages, text_without_languages = languages_named(params.q)
     counted_languages = list(dict.fromkeys(ui_languages + named_languages))
-    # Counted over every service of the area: the same for every search there until the catalogue changes.
-    stated = while_unchanged(
-        f"facts-stated|{ags}|{','.join(counted_languages)}",
-        lambda: services_in_area(ags).facts_stated(counted_languages),
-    )
+    if ags is not None:
+        # Counted over every service of the area: the same for every search there until the catalogue changes.
+        stated = while_unchanged(
+            f"facts-stated|{ags}|{','.join(counted_languages)}",
+            lambda: services_in_area(ags).facts_stated(counted_languages),
+        )
+    else:
+        # Without a place the area is all of NRW, too many to count per fact: the services found are counted.
+        stated = Service.objects.filter(pk__in=found_ids).facts_stated(counted_languages)
     if not cards and params.q and not errors:
         count_unmet_search(text=params.q, language=request.LANGUAGE_CODE, place=place)
     context = {
@@ -292,6 +309,9 @@ def search(request: HttpRequest) -> HttpResponse:
         "unstated": unstated_filters(params, stated, named_languages) if not page.paginator.count else [],
         "named_languages": [language_name(code) for code in named_languages] if not params.language else [],
         "responsible_first": ags is not None,
+        "more_results": more,
+        "max_results": MAX_RESULTS,
+        "counted_in_area": ags is not None,
         "postcode_given": param(request, "plz").replace(" ", "").isdigit(),
     }
     if not page.paginator.count:
@@ -309,7 +329,14 @@ def services_in_area(ags: str | None) -> ServiceQuerySet:
     if ags is None:
         return services
     in_kreis = Location.objects.filter(service_at_locations__service=OuterRef("pk"), gemeinde__kreis_id=ags[:5])
-    return services.filter(responsible_condition(ags) | Q(Exists(in_kreis)))
+    # Found by index first (the service areas' codes, the places' Gemeinden), so the rule below is
+    # checked for the few hundred services of the area and not for the whole catalogue.
+    maybe = (
+        ServiceArea.objects.filter(ags__in=ags_levels(ags), excludes=False)
+        .values("service_id")
+        .union(ServiceAtLocation.objects.filter(location__gemeinde__kreis_id=ags[:5]).values("service_id"), all=True)
+    )
+    return services.filter(pk__in=maybe).filter(responsible_condition(ags) | Q(Exists(in_kreis)))
 
 
 # The yes/no filters as the form offers them: the parameter, its label and the fact it asks for

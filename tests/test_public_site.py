@@ -249,10 +249,11 @@ def test_results_run_a_fixed_number_of_queries(client, django_assert_num_queries
     client.get("/de/")  # the session's first request may fill per-process caches; count from the second
     for query in ("q=Integration+Point+Quellstadt", "q=Vielquell"):  # a page of 1 result, a page of 20
         cache.clear()  # the area's stated facts are kept until the catalogue changes: count them here each time
-        # the count of results, the page of services (with organisation, type, sources), the related lists,
-        # the need terms and the target-group terms of the filter form, and how many services of the area
-        # state each fact a filter asks for (one aggregate)
-        with django_assert_num_queries(1 + 1 + RELATED_LISTS + 2 + 1):
+        # the typed words in the dictionary and the terms the text says, the ranked ids of the results, the page
+        # of services (with organisation, type, sources), the related lists, the need terms and the
+        # target-group terms of the filter form, and how many of the services found state each fact a filter
+        # asks for (one aggregate)
+        with django_assert_num_queries(2 + 1 + 1 + RELATED_LISTS + 2 + 1):
             assert client.get(f"/de/search/?{query}").status_code == 200
     # the Gemeinden of the postcode, the responsible services, the related lists
     with django_assert_num_queries(1 + 1 + RELATED_LISTS):

@@ -10,25 +10,25 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import Point
-from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchQuery,
-    SearchQueryField,
     SearchRank,
     SearchVector,
     SearchVectorField,
 )
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, Window
+from django.db import connection
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext_lazy as _
 
 from directory.hours import BYDAY, AttendingType
@@ -414,50 +414,37 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         but never dilute what the words find ("Integration Point Essen" must not bring every office whose
         type is called "Integration…").
         """
-        query = SearchQuery(text, config="german", search_type="websearch")
-        wanted: list[str] = []
-        excluded = Q()
-        for token in text.split()[: MAX_FUZZY_WORDS * 2]:
-            if token.startswith("-") and len(token) > 1:  # excluded, as websearch syntax says: by every branch
-                excluded &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
-            else:
-                wanted += re.findall(r"\w{3,}", token)
-        wanted = [word.lower() for word in wanted[:MAX_FUZZY_WORDS]]
-        # Typos: each word is looked up in the dictionary of the names' words (a small table with a trigram
-        # index), and the services are found by full text on the words it is like: no text is scanned.
-        spelt = RawSQL(SPELT_TSQUERY_SQL, [wanted, len(wanted)], output_field=SearchQueryField())  # noqa: S611
-        # NULL (a word like no word at all) must read as "no": the window below ORs the matches.
-        typos = Q(Coalesce(Matches(F("search_vector"), spelt), Value(False))) & excluded
-        full = Q(search_vector=query) | typos if wanted else Q(search_vector=query)
-        said = TaxonomyTerm.objects.saying(text).values("pk")
-        # Every service that may match, by index only (full text, the dictionary, the terms' ids), so the
-        # conditions below are computed for those rows and never for the whole catalogue.
-        branches: list[models.QuerySet[Any, Any]] = (
-            [Service.objects.filter(Matches(F("search_vector"), spelt)).values("pk")] if wanted else []
-        )
-        branches += [
-            Service.objects.filter(service_type__in=said).values("pk"),
-            Attribute.objects.filter(taxonomy_term__in=said).values("service_id"),
-        ]
-        candidates = Service.objects.filter(search_vector=query).values("pk").union(*branches)
-        by_term = (
-            Q(service_type__in=said)
-            | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
-        ) & excluded
+        words = TextMatch.of(text)
         boolean: models.BooleanField[bool, bool] = models.BooleanField()
+        matched = self.filter(pk__in=words.candidates())
         return (
-            self.filter(pk__in=candidates)
-            .annotate(full_match=ExpressionWrapper(full, output_field=boolean))
-            .filter(Q(full_match=True) | by_term)
-            .annotate(
-                # Over everything the filters let through: is there any full match at all?
-                any_full_match=Window(BoolOr("full_match")),
-                kept=ExpressionWrapper(Q(full_match=True) | Q(any_full_match=False), output_field=boolean),
-                # Ranked on the stored vector: as typed, and as the dictionary spells the typed words.
-                relevance=SearchRank(F("search_vector"), query)
-                + Coalesce(SearchRank(F("search_vector"), spelt), Value(0.0)),
+            matched.annotate(full_match=ExpressionWrapper(words.full, output_field=boolean))
+            # A partial match is kept only when nothing these filters let through matches fully: asked once
+            # (an uncorrelated EXISTS, stopping at the first full match), not by a window over every match.
+            .filter(Q(full_match=True) | words.by_term & ~Exists(matched.filter(words.full)))
+            .annotate(relevance=words.relevance())
+        )
+
+    def checked_by_row(self, condition: str = "pk") -> Subquery:
+        """Whether the row's ``condition`` (a service id) is one of these services, asked per row: a subquery
+        with LIMIT, which the planner cannot turn into a join. For a walk that stops early (in distance order,
+        by an index, up to a LIMIT): a join would first collect every one of these services, a seq scan's work
+        when the filters are broad. Not NULL when it is one."""
+        return Subquery(self.filter(pk=OuterRef(condition)).order_by().values("pk")[:1])
+
+    def nearest_ids(self, point: Point, limit: int) -> models.QuerySet[Any, Any]:
+        """The ids of these services at the ``limit`` physical places nearest ``point`` (a service once per
+        place): the places are walked in distance order on the GiST index of their points (KNN ``<->``) and
+        the walk stops after ``limit``, so a list ordered by distance is cut without measuring every service."""
+        return (
+            ServiceAtLocation.objects.annotate(fits=self.checked_by_row("service_id"))
+            .filter(
+                fits__isnull=False,
+                location__location_type=LocationType.PHYSICAL,
+                location__point__isnull=False,
             )
-            .filter(kept=True)
+            .order_by(GeometryDistance("location__point", point))
+            .values("service_id")[:limit]
         )
 
     def near(self, point: Point) -> ServiceQuerySet:
@@ -482,6 +469,86 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             # centre would mislead, so only one from an exact point is shown.
             distance_accuracy=Subquery(closest.values("point_accuracy")[:1], output_field=models.CharField()),
         ).order_by(F("distance_m").asc(nulls_last=True), *SERVICE_ORDERING)
+
+
+@dataclass
+class TextMatch:
+    """What a search text matches, as conditions on services (see :meth:`ServiceQuerySet.matching`).
+
+    ``full``: the German full-text query, or every word like a word of the dictionary (typos), minus the
+    excluded words; ``by_term``: the services of a term whose search words the text says. Both are answered
+    by indexes (the stored vector's GIN index, the terms' ids). The dictionary words and the terms are looked
+    up first (two small queries by index), so the services' query holds them as constants: computed once,
+    not once per place they are used, and the planner knows how many services they find.
+    """
+
+    query: SearchQuery
+    # The typed words as the dictionary spells them (None: a word is like no word at all, or no words).
+    spelt: SearchQuery | None
+    full: Q
+    by_term: Q
+    said: list[uuid.UUID]
+
+    @classmethod
+    def of(cls, text: str) -> TextMatch:
+        query = SearchQuery(text, config="german", search_type="websearch")
+        wanted: list[str] = []
+        excluded = Q()
+        for token in text.split()[: MAX_FUZZY_WORDS * 2]:
+            if token.startswith("-") and len(token) > 1:  # excluded, as websearch syntax says: by every branch
+                excluded &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
+            else:
+                wanted += re.findall(r"\w{3,}", token)
+        wanted = [word.lower() for word in wanted[:MAX_FUZZY_WORDS]]
+        spelt = spelt_query(wanted)
+        full = (
+            Q(search_vector=query) | Q(search_vector=spelt) & excluded if spelt is not None else Q(search_vector=query)
+        )
+        said = list(TaxonomyTerm.objects.saying(text).values_list("pk", flat=True))
+        by_term = (
+            Q(service_type__in=said)
+            | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
+        ) & excluded
+        return cls(query=query, spelt=spelt, full=full, by_term=by_term if said else Q(pk__in=[]), said=said)
+
+    def candidates(self) -> models.QuerySet[Any, Any]:
+        """The ids of every service that may match, by index only (full text, the dictionary, the terms' ids),
+        so that the conditions are computed for those rows and never for the whole catalogue."""
+        branches: list[models.QuerySet[Any, Any]] = (
+            [Service.objects.filter(search_vector=self.spelt).values("pk")] if self.spelt is not None else []
+        )
+        return Service.objects.filter(search_vector=self.query).values("pk").union(*branches, self.by_term_ids())
+
+    def by_term_ids(self) -> models.QuerySet[Any, Any]:
+        """The ids of the services of a term the text names (as their type or an attribute), by index."""
+        return (
+            Service.objects.filter(service_type__in=self.said)
+            .values("pk")
+            .union(Attribute.objects.filter(taxonomy_term__in=self.said).values("service_id"))
+        )
+
+    def relevance(self) -> Any:
+        """Ranked on the stored vector: as typed, and as the dictionary spells the typed words."""
+        rank = SearchRank(F("search_vector"), self.query)
+        return rank + SearchRank(F("search_vector"), self.spelt) if self.spelt is not None else rank
+
+
+def spelt_query(words: list[str]) -> SearchQuery | None:
+    """``words`` as a full-text query of the dictionary words each is like (pg_trgm ``%>``: a word of the
+    dictionary contains something like it), every typed word needed; None when one is like no word at all.
+
+    One query on the dictionary's trigram index (SearchWord: the distinct words of the names and terms):
+    typos are forgiven without scanning any service's text.
+    """
+    if not words:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(SPELT_SQL, [words])
+        alternatives = dict(cursor.fetchall())
+    if len(alternatives) < len(words):
+        return None
+    spelt = " & ".join(f"({alternatives[n]})" for n in sorted(alternatives))
+    return SearchQuery(spelt, config="german", search_type="raw")
 
 
 def _at_service_places(model: type[Language] | type[Schedule] | type[Accessibility], **conditions: object) -> Q:
@@ -534,26 +601,12 @@ TERM_FILTERS = {"need": "need", "target_group": "target-group", "eligibility": "
 MAX_FUZZY_WORDS = 8
 
 
-# The typed words (%s, a text[]) as a tsquery of the dictionary words each is like (pg_trgm ``%%>``: a word of
-# the dictionary contains something like it, at the word similarity threshold), every typed word needed:
-# NULL when one of them is like no word at all.
-class Matches(models.Func):
-    """``vector @@ query`` for a query that is an expression of its own (Django's lookup wants a SearchQuery)."""
-
-    template = "%(expressions)s"
-    arg_joiner = " @@ "
-    output_field = models.BooleanField()
-
-
-SPELT_TSQUERY_SQL = """
-SELECT to_tsquery('german', string_agg(alternatives, ' & '))
-FROM (
-    SELECT '(' || string_agg(quote_literal(known.word), ' | ') || ')' AS alternatives
-    FROM unnest(%s::text[]) WITH ORDINALITY AS typed(word, n)
-    JOIN directory_searchword AS known ON known.word %%> typed.word
-    GROUP BY typed.n
-) AS per_word
-HAVING count(*) = %s
+# Per typed word (%s, a text[]; by its position), the dictionary words it is like, as tsquery alternatives.
+SPELT_SQL = """
+SELECT typed.n, string_agg(quote_literal(known.word), ' | ' ORDER BY known.word)
+FROM unnest(%s::text[]) WITH ORDINALITY AS typed(word, n)
+JOIN directory_searchword AS known ON known.word %%> typed.word
+GROUP BY typed.n
 """
 
 
@@ -645,6 +698,8 @@ class Service(Record):
         indexes = [
             GinIndex(fields=["search_vector"], name="service_search_vector"),
             GinIndex(fields=["search_names"], opclasses=["gin_trgm_ops"], name="service_search_trigram"),
+            # The list order (SERVICE_ORDERING): a list by name is read in order, never sorted whole.
+            models.Index(*SERVICE_ORDERING, name="service_name_order"),
         ]
         constraints = record_constraints(
             models.CheckConstraint(condition=Q(name__has_key="de"), name="service_name_in_german"),
