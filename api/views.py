@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import CharField, Count, F, Max, Model, Q, QuerySet, Value
+from django.db.models import CharField, Count, F, Lookup, Max, Model, Q, QuerySet, Subquery, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.http import ConditionalGetMiddleware
@@ -34,7 +34,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import http_date
 
 from directory import hsds, throttle
-from directory.cache import cached_page, shareable
+from directory.cache import cached_page, shareable, while_unchanged
 from directory.filters import MAX_AGE, ServiceFilters, unknown_terms, yes_no
 from directory.models import (
     AGS_ANY_LEVEL,
@@ -450,6 +450,18 @@ def filtered_services(params: Params, place: Place) -> ServiceQuerySet:
 # --- Pages ---------------------------------------------------------------------------------------------------
 
 
+class AnyOf(Lookup):
+    """``lhs = ANY(ARRAY(subquery))``: the subquery runs once and the outer query looks its rows up by index
+    (``IN (subquery)`` with a LIMIT lets the planner join the whole table before it narrows it)."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = compiler.compile(self.rhs)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
 def listing(
     request: HttpRequest,
     params: Params,
@@ -461,8 +473,13 @@ def listing(
     if params.format() == "ndjson":
         return ndjson_response(request, queryset, serialise, ctx)
     page, per_page = params.page()
-    total = queryset.count()
-    records = list(queryset[(page - 1) * per_page : page * per_page])
+    # The same figure for every page of a list until the catalogue changes: counted once per version.
+    total = while_unchanged(f"api-count|{queryset.query}", queryset.count)
+    start = (page - 1) * per_page
+    # The page's ids first (from an index, narrow rows), then only those records with what is joined to
+    # them: skipping to a page over the whole list's wide, joined rows would grow with the page number.
+    page_ids = Subquery(queryset.values("pk")[start : start + per_page])
+    records = list(queryset.filter(AnyOf(F("pk"), page_ids)))
     contents = [serialise(record, ctx) for record in records]
     total_pages = max(1, math.ceil(total / per_page))
     envelope = {

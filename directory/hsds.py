@@ -289,12 +289,18 @@ SERVICE_ONE_TO_ONE = (
 )
 
 
+# For matching only (all languages, and its vector): never part of a record, so never fetched for one.
+SEARCH_COLUMNS = ("search_text", "search_vector")
+
+
 def service_list_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
-    return services.select_related(*SERVICE_ONE_TO_ONE)
+    return services.defer(*SEARCH_COLUMNS).select_related(*SERVICE_ONE_TO_ONE)
 
 
 def service_full_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
-    return services.select_related(*SERVICE_ONE_TO_ONE).prefetch_related(*service_full_prefetches())
+    return (
+        services.defer(*SEARCH_COLUMNS).select_related(*SERVICE_ONE_TO_ONE).prefetch_related(*service_full_prefetches())
+    )
 
 
 def organization_full_queryset(organizations: QuerySet[Organization], *, full_service: bool) -> QuerySet[Organization]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import formats
@@ -33,11 +34,34 @@ from directory.provenance import fallback_organization
 from directory.translation import FALLBACK_LANGUAGE, Translated, for_page, translate
 
 
+def services_for_cards(queryset: QuerySet[Service]) -> QuerySet[Service]:
+    """What a card shows (:func:`make_card`, ``_card.html``), in a fixed number of queries whatever the number
+    of services: a list of many services fetches nothing its cards do not show."""
+    return _services_with(queryset, whole_page=False)
+
+
 def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
-    """Everything a service card or page shows, in a fixed number of queries whatever the number of services."""
+    """Everything a service's page or the referral slip shows (a card's records and the rest), in a fixed
+    number of queries whatever the number of services."""
+    return _services_with(queryset, whole_page=True)
+
+
+def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet[Service]:
     # The search text (all languages) and its vector are for matching only: not worth fetching for display.
     queryset = queryset.defer("search_text", "search_vector")
     with_source = ("source",)
+    at_places: list[str | Prefetch[Any]] = ["schedules", "phones", "location__schedules"]
+    whole: list[str | Prefetch[Any]] = []
+    if whole_page:
+        at_places += [
+            Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
+            "location__accessibility",
+            "location__languages",
+        ]
+        whole = [
+            "cost_options",
+            Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
+        ]
     return queryset.select_related(
         "organization__parent_organization", "service_type", "source", "contact_source"
     ).prefetch_related(
@@ -48,18 +72,13 @@ def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
         "organization__phones",
         "organization__parent_organization__phones",
         "service_areas",
-        "cost_options",
-        Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
+        *whole,
         Prefetch(
             "service_at_locations",
-            queryset=ServiceAtLocation.objects.select_related("location__gemeinde").prefetch_related(
-                "schedules",
-                "phones",
-                "location__schedules",
-                Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
-                "location__accessibility",
-                "location__languages",
-            ),
+            # The Gemeinde for its name only: its boundary (a large multipolygon) is for the map's queries.
+            queryset=ServiceAtLocation.objects.select_related("location__gemeinde")
+            .defer("location__gemeinde__geometry")
+            .prefetch_related(*at_places),
         ),
     )
 

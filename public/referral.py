@@ -33,6 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from directory import hours
+from directory.cache import while_unchanged
 from directory.models import Location, Organization, Service
 from directory.places import single_line
 from directory.provenance import Provenance, fact_provenance, fallback_organization
@@ -293,6 +294,18 @@ def referral(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "pdf" and (wait := limits.wait_for(request, "slip-pdf", pdf_limit)) is not None:
         return limits.too_many_requests(request, wait)
     language = translation.get_language() or "de"
+    if request.GET.get("format") == "pdf":
+        response = referral_pdf(request, language)
+    else:
+        context, status = slip_context(request, language)
+        response = render(request, "public/referral.html", context, status=status)
+    # The URL may carry an appointment and a caseworker's name: links followed from the slip must not send it on.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def slip_context(request: HttpRequest, language: str) -> tuple[dict[str, Any], int]:
+    """What the slip shows, and its status (404 when none of the ids it names exists)."""
     selection = parse_selection(request.GET.get("s", ""))
     found = {
         s.pk: s
@@ -341,13 +354,7 @@ def referral(request: HttpRequest) -> HttpResponse:
         "share": share_links(share_url),
     }
     status = 200 if entries or not (selection.malformed or unknown) else 404
-    if request.GET.get("format") == "pdf":
-        response = referral_pdf(request, context, status)
-    else:
-        response = render(request, "public/referral.html", context, status=status)
-    # The URL may carry an appointment and a caseworker's name: links followed from the slip must not send it on.
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return context, status
 
 
 def local_static_file(url: str) -> tuple[bytes, str] | None:
@@ -366,7 +373,36 @@ def local_static_file(url: str) -> tuple[bytes, str] | None:
     return None
 
 
-def referral_pdf(request: HttpRequest, context: dict[str, Any], status: int) -> HttpResponse:
+# How long a rendered PDF slip is kept (it is also dropped when the catalogue changes or the day turns).
+PDF_KEPT_SECONDS = 3600
+
+
+def referral_pdf(request: HttpRequest, language: str) -> HttpResponse:
+    """The slip as a PDF. Rendering one takes a second or more, so a slip of the same services in the same
+    language on the same day is rendered once per catalogue version — but only a slip that carries nothing
+    typed for a client (no appointment, no caseworker): such a slip is never stored, not even in the cache.
+    """
+
+    def render_pdf() -> tuple[int, bytes]:
+        context, status = slip_context(request, language)
+        return status, slip_pdf(request, context)
+
+    selection = parse_selection(request.GET.get("s", ""))
+    if AppointmentForm.from_query(request.GET).is_bound or selection.malformed:
+        status, pdf = render_pdf()
+    else:
+        # Then the slip shows services only: their ids, the site's address in its links, the day in its hours.
+        ids = ",".join(str(pk) for pk in selection.ids)
+        day = timezone.localdate().isoformat()
+        site = request.build_absolute_uri("/")
+        key = f"referral-pdf|{site}|{language}|{day}|{ids}|{selection.duplicates}|{selection.over_limit}"
+        status, pdf = while_unchanged(key, render_pdf, timeout=PDF_KEPT_SECONDS)
+    response = HttpResponse(pdf, content_type="application/pdf", status=status)
+    response["Content-Disposition"] = 'inline; filename="wegweiser-referral.pdf"'
+    return response
+
+
+def slip_pdf(request: HttpRequest, context: dict[str, Any]) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -380,7 +416,5 @@ def referral_pdf(request: HttpRequest, context: dict[str, Any], status: int) -> 
             return URLFetcherResponse(url, body=found[0], headers={"Content-Type": found[1]})
 
     html = render_to_string("public/referral.html", {**context, "pdf": True}, request=request)
-    pdf = HTML(string=html, base_url="http://localhost/", url_fetcher=LocalStaticOnly()).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf", status=status)
-    response["Content-Disposition"] = 'inline; filename="wegweiser-referral.pdf"'
-    return response
+    pdf: bytes = HTML(string=html, base_url="http://localhost/", url_fetcher=LocalStaticOnly()).write_pdf()
+    return pdf

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -36,6 +37,7 @@ from directory import hours
 from directory.cache import cache_available, cached_page, shareable, while_unchanged
 from directory.filters import YES_NO_FILTERS, languages_named
 from directory.models import (
+    SERVICE_ORDERING,
     TERM_FILTERS,
     Gemeinde,
     JobcenterForm,
@@ -69,6 +71,7 @@ from public.display import (
     make_card,
     place_schedules,
     service_schedules,
+    services_for_cards,
     services_for_display,
 )
 from public.limits import limited
@@ -92,6 +95,9 @@ TYPE_ORDER = [
     "agentur-fuer-arbeit",
 ]
 MAX_PARAM_LENGTH = 200
+# At most this many services of one type on "who is responsible for me" (the first by name): a real place has
+# one or two of a type; dozens would be no answer, and the search lists every responsible service first.
+MAX_PER_TYPE = 3
 
 
 def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -214,7 +220,7 @@ def responsible(request: HttpRequest) -> HttpResponse:
         services = services.for_age(age)
     now = timezone.now()
     levels = ags_levels(place.ags)
-    cards = [make_card(s, now, reason=area_reason(s, levels)) for s in services_for_display(services)]
+    cards = [make_card(s, now, reason=area_reason(s, levels)) for s in services_for_cards(first_of_each_type(services))]
     context["groups"] = group_by_type(cards)
     context["search_url"] = f"{reverse('search')}?ags={place.ags}"
     return render(request, "public/responsible.html", context)
@@ -228,7 +234,26 @@ def choice_url(request: HttpRequest, gemeinde: Gemeinde) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
-def group_by_type(cards: list[Card]) -> list[tuple[str, list[Card]]]:
+def first_of_each_type(services: ServiceQuerySet) -> ServiceQuerySet:
+    """The first MAX_PER_TYPE services of each service type (by name), each annotated with ``of_type``, how many
+    of its type there are: one query, so the page renders a bounded number of cards however many there are."""
+    by_type = [F("service_type_id")]
+    return services.annotate(
+        rank_in_type=Window(RowNumber(), partition_by=by_type, order_by=[*SERVICE_ORDERING, F("id").asc()]),
+        of_type=Window(Count("pk"), partition_by=by_type),
+    ).filter(rank_in_type__lte=MAX_PER_TYPE)
+
+
+@dataclass
+class TypeGroup:
+    """The cards of one service type on "who is responsible", and how many more of the type are not shown."""
+
+    name: str
+    cards: list[Card]
+    more: int
+
+
+def group_by_type(cards: list[Card]) -> list[TypeGroup]:
     groups: dict[str, list[Card]] = {}
     order: dict[str, tuple[int, int, str]] = {}
     for card in cards:
@@ -239,7 +264,12 @@ def group_by_type(cards: list[Card]) -> list[tuple[str, list[Card]]]:
         order[key] = (TYPE_ORDER.index(code) if code in TYPE_ORDER else len(TYPE_ORDER), term.sort if term else 0, key)
     for group in groups.values():
         group.sort(key=lambda c: c.name.text.casefold())
-    return [(key, groups[key]) for key in sorted(groups, key=lambda k: order[k])]
+    # Several types may share a name (none): what is not shown is counted per type, once.
+    shown = {key: {c.service.service_type_id: getattr(c.service, "of_type", 0) for c in groups[key]} for key in groups}
+    return [
+        TypeGroup(key, groups[key], max(0, sum(shown[key].values()) - len(groups[key])))
+        for key in sorted(groups, key=lambda k: order[k])
+    ]
 
 
 @require_safe

@@ -727,6 +727,9 @@ def test_it_answers_429_with_retry_after_when_a_client_asks_too_often(client, se
 
 
 def count_queries(client, path: str, **params: Any) -> int:
+    """The queries of the page as the first request after a catalogue change runs them (a list's number of items
+    is kept until the catalogue changes, so later pages of the same list run one query fewer)."""
+    catalogue_changed()
     with CaptureQueriesContext(connection) as queries:
         response = get(client, path, **params)
         assert response.status_code == 200, response.content[:300]

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from directory.models import ProblemReport, Service
+from public.views import MAX_PER_TYPE
 from tests import factories
 from tests.factories import ESSEN, KLEVE, MUENSTER
 
@@ -90,6 +91,20 @@ def test_a_postcode_shows_the_services_responsible_for_it_grouped_by_type(client
     assert "Responsible for Kreis Kleve" in re.sub(r"<[^>]+>", "", html), "the reason, its area marked as German"
     assert str(elsewhere.pk) not in html
     assert html.count("<h2>") >= 4  # KI, KIM, Jobcenter, Ausländerbehörde …
+
+
+def test_a_type_shows_its_first_few_services_and_counts_the_rest(client):
+    names = [f"Quell-MBE {letter} Essen" for letter in "FEDCBA"]  # made in reverse order of their names
+    for name in names:
+        factories.office(name=name, service_type="mbe", areas=[ESSEN])
+    factories.office(name="Quell-Jobcenter Essen", service_type="jobcenter", areas=[ESSEN])
+    html = client.get("/en/responsible/?ags=05113000").content.decode()
+    shown = [name for name in sorted(names) if name in html]
+    assert shown == sorted(names)[:MAX_PER_TYPE], "the first by name"
+    assert "Quell-Jobcenter Essen" in html, "another type keeps its own"
+    more = len(names) - MAX_PER_TYPE
+    assert f"{more} more of this kind" in html and html.count("more of this kind") == 1
+    assert 'href="/en/search/?ags=05113000"' in html
 
 
 @pytest.mark.parametrize("query", ["q=Muenster", "q=münster", "q=MÜNSTER", "q=Münster", "ags=05515000", "ags=05515"])

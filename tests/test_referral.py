@@ -77,6 +77,31 @@ def test_rendering_a_slip_writes_nothing(client, three_services):
     assert row_counts() == before
 
 
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_a_pdf_of_services_only_is_rendered_once_until_the_catalogue_changes(client, three_services):
+    url = slip_url(three_services, extra="&format=pdf")
+    first = client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert not queries.captured_queries, "kept in the shared cache: not even the services are read again"
+    ip = three_services[0]
+    ip.name = {**ip.name, "de": "Integration Point Neustadt"}
+    ip.save()
+    assert "Integration Point Neustadt" in pdf_text(client.get(url).content)
+
+
+def test_a_pdf_with_an_appointment_is_never_kept(client, three_services):
+    url = slip_url(three_services, extra=APPOINTMENT + "&format=pdf")
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert queries.captured_queries, "rendered again: what is typed for a client is not stored anywhere"
+
+
 def test_the_slip_names_unknown_ids_and_dedupes(client, three_services):
     ip = three_services[0]
     url = f"/de/referral/?s={ip.pk},{ip.pk},not-an-id,00000000-0000-0000-0000-000000000000"
