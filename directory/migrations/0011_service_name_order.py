@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("directory", "0009_search_word_dictionary"),
+        ("directory", "0010_problem_report_hash_blank_after_retention"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
