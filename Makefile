@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
+.PHONY: api-fuzz bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
 run: provision messages migrate load  ## provision, load data/, serve on http://127.0.0.1:8000
 	$(PY) manage.py collectstatic --noinput -v0
@@ -54,9 +54,17 @@ test-deep: provision messages
 	$(PY) manage.py collectstatic --noinput -v0
 	HYPOTHESIS_PROFILE=deep .venv/bin/pytest
 
-# Only the import fuzzers at depth.
-fuzz: provision
-	HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_import_fuzz.py
+# Only the fuzzers at depth: the importers, and any value through every write path and page (tests/test_no_500.py).
+fuzz: provision messages
+	$(PY) manage.py collectstatic --noinput -v0
+	HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_import_fuzz.py tests/test_no_500.py
+
+# schemathesis against /api/hsds/openapi.json through the WSGI app on the test database: API_FUZZ_EXAMPLES
+# requests per operation (make test sends 4), at most API_FUZZ_SECONDS in all; no 5xx, no answer off its schema.
+API_FUZZ_EXAMPLES ?= 200
+API_FUZZ_SECONDS ?= 900
+api-fuzz: provision
+	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) timeout $(API_FUZZ_SECONDS) .venv/bin/pytest tests/test_api_schema_fuzz.py -q
 
 # A PostgreSQL streaming replica of the local primary on 127.0.0.1:5433 (docs/scaling.md); run the site with
 # DATABASE_REPLICA_URL=postgis://postgres@127.0.0.1:5433/wegweiser to read anonymous pages and the API from it.

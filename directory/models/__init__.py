@@ -43,11 +43,9 @@ from directory.models.catalogue import (
     search_form,
 )
 from directory.models.geography import (
-    AGS_ANY_LEVEL,
     AGS_GEMEINDE,
     AGS_KREIS,
     AGS_REGIERUNGSBEZIRK,
-    POSTCODE,
     Gemeinde,
     GemeindeQuerySet,
     Kreis,
@@ -76,6 +74,7 @@ from directory.models.reports import (
     ProblemReportStatus,
     UnmetSearch,
 )
+from directory.validation import AGS_ANY_LEVEL, POSTCODE
 
 __all__ = [
     "AGS_ANY_LEVEL",
