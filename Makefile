@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 
-.PHONY: worker backup restore faults soak bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
+.PHONY: api-fuzz worker backup restore faults soak bench replica replica-stop fuzz run test test-deep provision messages makemessages migrate load lint typecheck pytest geography catalogue
 
 # The install's own secret key (config/settings.py reads .secret_key when DJANGO_SECRET_KEY is unset): made once,
 # readable only by its owner, never committed. Production sets DJANGO_SECRET_KEY (the same on every machine).
@@ -67,9 +67,17 @@ test-deep: provision .secret_key messages
 	$(PY) manage.py collectstatic --noinput -v0
 	HYPOTHESIS_PROFILE=deep .venv/bin/pytest
 
-# Only the import fuzzers at depth.
-fuzz: provision .secret_key
-	HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_import_fuzz.py
+# Only the fuzzers at depth: the importers, and any value through every write path and page (tests/test_no_500.py).
+fuzz: provision .secret_key messages
+	$(PY) manage.py collectstatic --noinput -v0
+	HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_import_fuzz.py tests/test_no_500.py
+
+# schemathesis against /api/hsds/openapi.json through the WSGI app on the test database: API_FUZZ_EXAMPLES
+# requests per operation (make test sends 4), at most API_FUZZ_SECONDS in all; no 5xx, no answer off its schema.
+API_FUZZ_EXAMPLES ?= 200
+API_FUZZ_SECONDS ?= 900
+api-fuzz: provision .secret_key
+	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) timeout $(API_FUZZ_SECONDS) .venv/bin/pytest tests/test_api_schema_fuzz.py -q
 
 # A PostgreSQL streaming replica of the local primary on 127.0.0.1:5433 (docs/scaling.md); run the site with
 # DATABASE_REPLICA_URL=postgis://postgres@127.0.0.1:5433/wegweiser to read anonymous pages and the API from it.

@@ -23,6 +23,7 @@ from directory.filters import ServiceFilters, unknown_terms
 from directory.models import Kreis, PointAccuracy, Service, ServiceAtLocation
 from directory.places import NRW_BBOX
 from directory.translation import LANGUAGE_CODES, translate
+from directory.validation import whole_number
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
@@ -63,11 +64,8 @@ def parse_bbox(raw: str) -> Polygon:
 
 
 def parse_limit(raw: str) -> int:
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
+    limit = whole_number(raw, 1, MAX_LIMIT)
+    if limit is None:
         raise BadParameter("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     return limit
 

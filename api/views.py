@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 import time
@@ -36,6 +37,7 @@ from django.utils.http import http_date
 from directory import hsds, throttle
 from directory.cache import cached_page, shareable, while_unchanged
 from directory.filters import MAX_AGE, ServiceFilters, unknown_terms, yes_no
+from directory.middleware import RejectedInput
 from directory.models import (
     AGS_ANY_LEVEL,
     ISO_639,
@@ -57,6 +59,7 @@ from directory.models import (
 from directory.places import resolve_place
 from directory.services import client_address, client_hash
 from directory.translation import FALLBACK_LANGUAGE, LANGUAGE_CODES
+from directory.validation import whole_number
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
@@ -72,6 +75,8 @@ RATE_LIMIT_THROTTLE = "hsds"
 COMPACT: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False}
 # A "+" left unencoded before a UTC offset arrives as a space: "2025-01-31T12:00:00 01:00".
 _UNENCODED_PLUS = re.compile(r"([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?) ([0-9]{2}(?::?[0-9]{2})?)$")
+
+logger = logging.getLogger("django.request")
 
 _M = TypeVar("_M", bound=Model)
 _R = TypeVar("_R", bound=HttpResponseBase)
@@ -100,6 +105,21 @@ def error_response(status: int, message: str, parameter: str | None = None) -> J
     if parameter:
         body["parameter"] = parameter
     return JsonResponse(body, status=status, json_dumps_params=COMPACT)
+
+
+def client_message(exception: Exception | None) -> str | None:
+    """The message of a refusal meant for the client (directory.middleware.RejectedInput), else None."""
+    return str(exception) if isinstance(exception, RejectedInput) else None
+
+
+def error_handler(status: int, message: str) -> JsonResponse:
+    """An error answered outside :func:`api_view` (config/errors.py: a NUL byte, an unknown path, a 500): the
+    same JSON body and CORS headers, so that a browser client can read why."""
+    response = error_response(status, message)
+    response["Cache-Control"] = "no-store"
+    for header, value in CORS_HEADERS.items():
+        response[header] = value
+    return response
 
 
 # --- Etiquette: CORS, rate limit, caching --------------------------------------------------------------------
@@ -174,6 +194,11 @@ def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
                     answer = view(request, *args, **kwargs)
             except ApiError as exc:
                 answer = error_response(exc.status, exc.message, exc.parameter)
+            except Exception:
+                # A fault of ours: logged with its traceback as Django logs any 500, and answered in JSON with
+                # CORS like every other answer of the API.
+                logger.exception("Internal Server Error: %s", request.path)
+                answer = error_response(500, "internal error; it has been logged")
             response = conditional_get.process_response(request, answer)
             if response is not answer and "Content-Language" in answer:
                 response["Content-Language"] = answer["Content-Language"]
@@ -278,9 +303,10 @@ class Params:
         raw = self.raw(name)
         if not raw:
             return default
-        if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
+        value = whole_number(raw, low, high)
+        if value is None:
             raise BadParameter(name, f"must be a whole number from {low} to {high}")
-        return int(raw)
+        return value
 
     def page(self) -> tuple[int, int]:
         page = self.integer("page", 1, MAX_PAGE, 1)

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # A NUL character in the path or a parameter: a clear 400 (in the page's language) before any view.
+    "directory.middleware.RejectNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     # ETag from the content and 304 answers for anonymous pages.
     "django.middleware.http.ConditionalGetMiddleware",

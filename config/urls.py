@@ -43,6 +43,6 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
-handler400 = "public.views.bad_request"
-handler404 = "public.views.not_found"
-handler500 = "public.views.server_error"
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -55,6 +55,7 @@ from directory.models import (
     TaxonomyTerm,
 )
 from directory.translation import translate
+from directory.validation import ascii_digits
 
 JSON = dict[str, Any]
 
@@ -428,7 +429,7 @@ def language(record: Language, ctx: Context) -> JSON:
 
 def _extension(value: str) -> int | None:
     """HSDS wants a number; only digits without a leading zero survive that unchanged."""
-    return int(value) if value.isdigit() and (value == "0" or not value.startswith("0")) else None
+    return int(value) if ascii_digits(value) and (value == "0" or not value.startswith("0")) else None
 
 
 def phone(record: Phone, ctx: Context) -> JSON:

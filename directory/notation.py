@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from directory.models import ISO_639, PHONE_NUMBER, PhoneType
+from directory.models import PhoneType
+from directory.validation import ISO_639, PHONE_EXTENSION, PHONE_NUMBER
 
 MAX_PHONES = 20
 MAX_LANGUAGES = 30
 NUMBER_MAX_LENGTH = 40  # Phone.number
-EXTENSION_MAX_LENGTH = 10  # Phone.extension
 # Lower-case words for a phone's type → PhoneType value (the codes themselves, and the German words).
 PHONE_TYPE_WORDS = {
     **{kind.value: kind.value for kind in PhoneType},
@@ -49,12 +49,12 @@ def parse_phones(text: str) -> list[PhoneEntry]:
             if len(parts) > 3:
                 raise ValueError(_("“%(line)s”: use “number; type; extension”.") % {"line": line[:60]})
             extension = parts[2] if len(parts) == 3 else ""
-            if len(extension) > EXTENSION_MAX_LENGTH:
-                raise ValueError(_("An extension has at most 10 characters."))
+            if extension and not re.fullmatch(PHONE_EXTENSION, extension):
+                raise ValueError(_("An extension is 1 to 10 digits (0–9)."))
             entries.append(PhoneEntry(_number(parts[0]), PHONE_TYPE_WORDS[parts[1].casefold()], extension))
         else:
             for index, part in enumerate(parts):
-                if index and not any(char.isdigit() for char in part):  # meant as a type, but none we know
+                if index and not re.search("[0-9]", part):  # meant as a type, but none we know
                     types = ", ".join(PhoneType.values)
                     raise ValueError(
                         _("Unknown phone type “%(type)s”; use one of %(types)s.") % {"type": part[:20], "types": types}

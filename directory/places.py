@@ -32,6 +32,7 @@ from directory.models import (
     PostcodeGemeinde,
     fold_name,
 )
+from directory.validation import UNSAFE_IN_QUERY
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -41,7 +42,6 @@ MAX_TEXT_LENGTH = 100
 MIN_SIMILARITY = 0.35
 MAX_CHOICES = 10
 # Control characters and the bidi overrides/isolates that can make text display as something else.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _COORDINATE = re.compile(r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})")
 _POSTCODE_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{5})(?![0-9])")
 
@@ -101,7 +101,7 @@ def single_line(value: str) -> str:
     For what a visitor types into a search field (it is shown back on the page); text kept with its line
     breaks, as a staff note, is ``editorial.services.storable_text``.
     """
-    return " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", value)).split())
+    return " ".join(UNSAFE_IN_QUERY.sub(" ", unicodedata.normalize("NFC", value)).split())
 
 
 def with_point(queryset: models.QuerySet[_M], outer: str = "pk", prefix: str = "") -> models.QuerySet[_M]:

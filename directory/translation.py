@@ -21,6 +21,8 @@ from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from directory.validation import check_text
+
 LANGUAGE_CODES: tuple[str, ...] = ("de", "en", "ar", "fa", "uk", "ru", "tr")
 FALLBACK_LANGUAGE = "de"
 # The languages a German text may be translated into (export columns, spreadsheet columns name_en …).
@@ -204,6 +206,7 @@ def validate_translations(value: Any) -> None:
     for code, text in value.items():
         if not isinstance(text, str):
             raise ValidationError("The %(code)s text must be a string.", params={"code": code})
+        check_text(text)
 
 
 class TranslationsWidget(forms.MultiWidget):

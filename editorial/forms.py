@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from directory import formulas, hours, notation
 from directory.models import Gemeinde, PhoneType, PointAccuracy, ProblemReportStatus
 from directory.places import representative_point, resolve_place, single_line
-from directory.translation import TranslationsFormField
+from directory.translation import TranslationsFormField, validate_translations
 from editorial.models import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from editorial.services import sort_phones, sort_slots
 
@@ -179,6 +179,8 @@ class ServiceEditForm(forms.Form):
     def _limit(self, field: str, limit: int) -> dict[str, str]:
         value: dict[str, str] = self.cleaned_data.get(field) or {}
         for code, text in value.items():
+            # Checked here too, not only when the change is applied: an untrusted editor's proposal waits first.
+            validate_translations({code: text})
             if len(text) > limit:
                 raise ValidationError(
                     _("The %(code)s text is too long (at most %(n)s characters).") % {"code": code, "n": limit}

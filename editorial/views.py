@@ -38,6 +38,7 @@ from directory.models import PointAccuracy, ProblemReportStatus, Service, record
 from directory.provenance import recorded_groups
 from directory.services import client_address
 from directory.translation import LANGUAGE_CODES
+from directory.validation import whole_number
 from editorial import auth
 from editorial.forms import (
     NoteForm,
@@ -84,6 +85,7 @@ from editorial.services import (
 
 # Rows a list page shows at once; the freshness list says when there are more.
 PAGE_SIZE = 50
+MAX_ROW_ID = 2**63 - 1  # a bigint primary key; a larger number in a URL is no row, not an overflow
 FRESHNESS_ROWS = 300
 # Fields a version comparison leaves out: bookkeeping, not content.
 NOT_COMPARED = ["updated_at", "search_text"]
@@ -611,9 +613,10 @@ def service_history(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 def _version(service: Service, history_id: str | None) -> Any:
-    if not history_id or not history_id.isdigit():
+    number = whole_number(history_id or "", 1, MAX_ROW_ID)
+    if number is None:
         raise Http404
-    return get_or_404(service.history.select_related("history_user"), int(history_id))
+    return get_or_404(service.history.select_related("history_user"), number)
 
 
 @require_safe
@@ -670,11 +673,10 @@ def change_summary(change: Any) -> str:
 
 
 def _visible_change(request: HttpRequest, change_id: str) -> Any:
-    if not change_id.isdigit():
+    number = whole_number(change_id, 1, MAX_ROW_ID)
+    if number is None:
         raise Http404
-    return get_or_404(
-        change_requests_visible_to(request.user).select_related("service", "author", "reviewer"), int(change_id)
-    )
+    return get_or_404(change_requests_visible_to(request.user).select_related("service", "author", "reviewer"), number)
 
 
 def _change_page(request: HttpRequest, change: Any, reject_form: RejectForm, status: int = 200) -> HttpResponse:

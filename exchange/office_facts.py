@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
 from django.utils.encoding import iri_to_uri
 
 from directory import models as m
 from directory.hours import WeeklySlot
+from directory.validation import validate_email, validate_url
 
 CONTACT_FIELDS = {
     "office",
@@ -64,8 +64,6 @@ NRW_POSTCODE_REGIONS = frozenset(
         "59",
     }
 )
-_url = URLValidator(schemes=["http", "https"])
-_email = EmailValidator()
 
 
 class FactError(ValueError):
@@ -166,7 +164,7 @@ def check_url(name: str, value: str) -> str:
     """A web address, with non-ASCII letters in its path percent-encoded (an IRI made a URI, as HSDS wants)."""
     uri = iri_to_uri(value)
     try:
-        _url(uri)
+        validate_url(uri)
     except ValidationError as exc:
         raise FactError(name, f"{value!r} is not a web address (http:// or https://)") from exc
     return uri
@@ -252,7 +250,7 @@ def read_page_facts(
     facts.email = _text(entry, "email")
     if facts.email:
         try:
-            _email(facts.email)
+            validate_email(facts.email)
         except ValidationError as exc:
             raise FactError("email", f"{facts.email!r} is not an e-mail address") from exc
     for name in ("website", "booking_url"):

@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import translation
 from django.utils.text import slugify
@@ -43,6 +42,7 @@ from directory.notation import parse_languages, parse_phones
 from directory.places import representative_point
 from directory.services import refresh_search_text
 from directory.translation import FALLBACK_LANGUAGE, NON_GERMAN_LANGUAGES
+from directory.validation import UNSAFE_IN_TEXT, ascii_digits, validate_email, validate_url
 from exchange.pipeline import (
     IMPORT_NAMESPACE,
     PROGRESS_EVERY,
@@ -72,17 +72,13 @@ MAX_XLSX_MEMBERS = 1000
 
 # --- Reading cells ---------------------------------------------------------------------------------------------
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-URL = URLValidator(schemes=["http", "https"])
-EMAIL = EmailValidator()
-
 
 def check_url(value: str) -> str:
     """An http(s) URL; "www.example.de" gets https:// (editors write it so)."""
     if not re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
         value = f"https://{value}"
     try:
-        URL(value)
+        validate_url(value)
     except ValidationError as exc:
         raise ValueError(f"„{value}“ ist keine gültige Internetadresse (http/https)") from exc
     if len(value) > 200:
@@ -92,7 +88,7 @@ def check_url(value: str) -> str:
 
 def check_email(value: str) -> str:
     try:
-        EMAIL(value)
+        validate_email(value)
     except ValidationError as exc:
         raise ValueError(f"„{value}“ ist keine gültige E-Mail-Adresse") from exc
     if len(value) > 254:
@@ -133,7 +129,7 @@ def split_list(value: str) -> list[str]:
 
 def normal_ags(code: str) -> str:
     """An AGS whose leading 0 a spreadsheet dropped (5154036 → 05154036)."""
-    return f"0{code}" if code.isdigit() and len(code) in (1, 4, 7) else code
+    return f"0{code}" if ascii_digits(code) and len(code) in (1, 4, 7) else code
 
 
 def in_german(read: Callable[[str], T], text: str) -> T:
@@ -552,7 +548,7 @@ class RowChecker:
             except ValueError as exc:
                 self.fail(column, str(exc))
                 continue
-            if CONTROL.search(text):
+            if UNSAFE_IN_TEXT.search(text):
                 self.fail(column, "enthält Steuerzeichen (kaputte Kodierung oder Binärdaten?)")
             elif len(text) > column.max_length:
                 self.fail(column, f"ist {len(text)} Zeichen lang, höchstens {column.max_length} erlaubt")

@@ -38,6 +38,7 @@ from directory.models import (
 )
 from directory.places import single_line
 from directory.translation import Translated, translate
+from directory.validation import whole_number
 
 MAX_QUERY_LENGTH = 200
 MAX_PAGE = 10_000
@@ -64,14 +65,6 @@ class SearchParams(ServiceFilters):
     def is_empty(self) -> bool:
         """Nothing to search for or filter by (the page is not a criterion)."""
         return self == SearchParams(page=self.page)
-
-
-def _integer(raw: str, low: int, high: int) -> int | None:
-    raw = raw.strip()
-    if not re.fullmatch(r"[0-9]{1,6}", raw):
-        return None
-    value = int(raw)
-    return value if low <= value <= high else None
 
 
 def parse_search_params(query: QueryDict) -> tuple[SearchParams, dict[str, str]]:
@@ -121,13 +114,13 @@ def parse_search_params(query: QueryDict) -> tuple[SearchParams, dict[str, str]]
 
     age = query.get("age", "").strip()
     if age:
-        params.age = _integer(age, 0, MAX_AGE)
+        params.age = whole_number(age, 0, MAX_AGE)
         if params.age is None:
             errors["age"] = _("The age must be a whole number from 0 to %(max)d.") % {"max": MAX_AGE}
 
     page = query.get("page", "").strip()
     if page:
-        number = _integer(page, 1, MAX_PAGE)
+        number = whole_number(page, 1, MAX_PAGE)
         if number is None:
             errors["page"] = _("There is no page %(page)s; showing the first page.") % {"page": single_line(page)[:12]}
         params.page = number or 1

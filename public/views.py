@@ -36,6 +36,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from directory import hours
 from directory.cache import cache_available, cached_page, shareable, while_unchanged
 from directory.filters import YES_NO_FILTERS, languages_named
+from directory.middleware import RejectedInput
 from directory.models import (
     SERVICE_ORDERING,
     TERM_FILTERS,
@@ -63,6 +64,7 @@ from directory.services import (
 )
 from directory.services import report_problem as file_problem_report
 from directory.translation import Translated, language_name, translate
+from directory.validation import ascii_digits, whole_number
 from public.display import (
     Card,
     OpeningText,
@@ -177,7 +179,7 @@ def search_place(request: HttpRequest) -> PlaceResult | None:
     """The search's place: ``plz`` holds a postcode or a town; or coordinates, or an AGS."""
     where = param(request, "plz")
     if where:
-        if where.replace(" ", "").isdigit():
+        if ascii_digits(where.replace(" ", "")):
             return resolve_place(plz=where, choose=param(request, "choose") or None)
         return resolve_place(q=where, choose=param(request, "choose") or None)
     if param(request, "lat") or param(request, "lon"):
@@ -191,9 +193,10 @@ def parse_age(request: HttpRequest) -> tuple[int | None, str | None]:
     raw = param(request, "age")
     if not raw:
         return None, None
-    if not raw.isdigit() or not 0 <= int(raw) <= 120:
+    age = whole_number(raw, 0, 120)
+    if age is None:
         return None, _("The age must be a number of years between 0 and 120.")
-    return int(raw), None
+    return age, None
 
 
 @require_safe
@@ -342,7 +345,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "more_results": more,
         "max_results": MAX_RESULTS,
         "counted_in_area": ags is not None,
-        "postcode_given": param(request, "plz").replace(" ", "").isdigit(),
+        "postcode_given": ascii_digits(param(request, "plz").replace(" ", "")),
     }
     if not page.paginator.count:
         context["suggestions"] = suggestions(text_without_languages)
@@ -759,7 +762,9 @@ def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_page(request, 400, _("The request was not understood."))
+    # Our own refusals (directory.middleware.RejectedInput) say what was wrong; Django's own stay general.
+    message = str(exception) if isinstance(exception, RejectedInput) else _("The request was not understood.")
+    return _error_page(request, 400, message)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

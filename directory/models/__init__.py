@@ -44,11 +44,9 @@ from directory.models.catalogue import (
     search_form,
 )
 from directory.models.geography import (
-    AGS_ANY_LEVEL,
     AGS_GEMEINDE,
     AGS_KREIS,
     AGS_REGIERUNGSBEZIRK,
-    POSTCODE,
     Gemeinde,
     GemeindeQuerySet,
     Kreis,
@@ -77,6 +75,7 @@ from directory.models.reports import (
     ProblemReportStatus,
     UnmetSearch,
 )
+from directory.validation import AGS_ANY_LEVEL, POSTCODE
 
 __all__ = [
     "AGS_ANY_LEVEL",

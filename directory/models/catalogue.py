@@ -32,7 +32,7 @@ from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext_lazy as _
 
 from directory.hours import BYDAY, AttendingType
-from directory.models.geography import AGS_ANY_LEVEL, POSTCODE, Gemeinde, ags_levels
+from directory.models.geography import Gemeinde, ags_levels
 from directory.models.provenance import Record, Source, record_constraints
 from directory.translation import (
     LANGUAGE_CODES,
@@ -42,12 +42,12 @@ from directory.translation import (
     TranslationsWidget,
     translate,
 )
+from directory.validation import AGS_ANY_LEVEL, ISO_639, PHONE_NUMBER, POSTCODE, validate_phone_extension
 
 # --- Well-formed codes ---------------------------------------------------------------------------------
 # (The weekday codes, BYDAY and attending types belong to opening hours: directory.hours.)
 
-ISO_639 = r"^[a-z]{2,3}$"
-PHONE_NUMBER = r"^\+?[0-9][0-9 ()/.-]{2,30}[0-9]$"
+# ISO_639 and PHONE_NUMBER are directory.validation's (the one place of each format), imported here.
 GERMANY_CALLING_CODE = "49"
 
 
@@ -937,7 +937,7 @@ class Phone(Record):
         ServiceAtLocation, on_delete=models.CASCADE, null=True, blank=True, related_name="phones"
     )
     number = models.CharField(max_length=40)
-    extension = models.CharField(max_length=10, blank=True)
+    extension = models.CharField(max_length=10, blank=True, validators=[validate_phone_extension])
     type = models.CharField(max_length=10, choices=PhoneType.choices, default=PhoneType.VOICE)
     description = TranslatedField()
 

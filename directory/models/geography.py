@@ -8,6 +8,8 @@ from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 
+from directory.validation import POSTCODE
+
 if TYPE_CHECKING:
     pass
 
@@ -17,9 +19,8 @@ if TYPE_CHECKING:
 AGS_GEMEINDE = r"^[0-9]{8}$"
 AGS_KREIS = r"^[0-9]{5}$"
 AGS_REGIERUNGSBEZIRK = r"^[0-9]{3}$"
-# A service area may name the Land (2 digits), a Regierungsbezirk (3), a Kreis (5) or a Gemeinde (8).
-AGS_ANY_LEVEL = r"^[0-9]{2}([0-9]([0-9]{2}([0-9]{3})?)?)?$"
-POSTCODE = r"^[0-9]{5}$"
+# POSTCODE and AGS_ANY_LEVEL (a service area's: the Land, a Regierungsbezirk, a Kreis or a Gemeinde) are
+# directory.validation's, the one place of each format.
 
 
 def ags_levels(ags: str) -> list[str]:

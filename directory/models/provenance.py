@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
@@ -15,6 +16,8 @@ from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
+
+from directory.validation import TEXT_MAX_LENGTH, check_text
 
 if TYPE_CHECKING:
     pass
@@ -126,6 +129,29 @@ class Record(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verification_state == VerificationState.VERIFIED
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """Django's checks, and the free-text rule (directory.validation.check_text) on every text column:
+        the one place where the admin, the staff forms and all three importers meet it."""
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        skipped = {*(exclude or ()), *errors, *self.get_deferred_fields()}
+        for field in self._meta.concrete_fields:
+            if field.name in skipped or field.attname in skipped or field.choices:
+                continue
+            value = getattr(self, field.attname)
+            if not isinstance(value, str) or not isinstance(field, (models.CharField, models.TextField)):
+                continue
+            single_line = not isinstance(field, models.TextField)
+            try:
+                check_text(value, single_line=single_line, max_length=field.max_length or TEXT_MAX_LENGTH)
+            except ValidationError as exc:
+                errors.setdefault(field.name, []).append(exc)
+        if errors:
+            raise ValidationError(errors)
 
 
 def record_constraints(*extra: models.BaseConstraint) -> list[models.BaseConstraint]:
