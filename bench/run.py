@@ -34,7 +34,9 @@ DB = os.environ.get("BENCH_DB", "wegweiser_bench")
 SERVICES = int(os.environ.get("BENCH_SERVICES", "100000"))
 SEED = int(os.environ.get("BENCH_SEED", "1"))
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
-DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+DURATION = int(os.environ.get("BENCH_SECONDS", "15"))
+# Each scenario first runs this long unmeasured: workers started, connections open, plans and pages cached.
+WARMUP = int(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 URLS_PER_SCENARIO = 400
 PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-Atq"]
@@ -65,9 +67,27 @@ def sql(query: str, db: str = DB) -> list[list[str]]:
     return [line.split("\t") for line in out.splitlines() if line]
 
 
-def build_database() -> dict[str, float]:
+def synthetic_count() -> int | None:
+    """How many synthetic services the bench database holds (None: there is no such database yet)."""
+    if not sql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres"):
+        return None
+    try:
+        rows = sql("SELECT count(*) FROM directory_service WHERE name->>'de' LIKE '[Synthetisch]%'")
+    except subprocess.CalledProcessError:  # not migrated yet
+        return None
+    return int(rows[0][0])
+
+
+def build_database(*, reuse: bool) -> dict[str, float]:
+    """The bench database with SERVICES synthetic services; with ``reuse``, an existing one of that size is
+    kept (only migrated, so that it has this checkout's schema): generation takes minutes at 100,000."""
     timings: dict[str, float] = {}
     started = time.monotonic()
+    if reuse and synthetic_count() == SERVICES:
+        log(f"reusing {DB} with {SERVICES:,} synthetic services (BENCH_REUSE_DB=1)")
+        run(PY, "manage.py", "migrate", "--noinput", "-v0")
+        timings["migrate_s"] = round(time.monotonic() - started, 1)
+        return timings
     sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", "postgres")
     sql(f"CREATE DATABASE {DB}", "postgres")
     sql("CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -152,20 +172,18 @@ end
 """
 
 
-def drive(name: str, urls: list[str]) -> dict[str, Any]:
-    url_file = OUT / f"{name}.urls"
-    url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
-    script = OUT / "random_url.lua"
-    out = subprocess.run(
+def wrk(url_file: Path, seconds: int) -> str:
+    """One wrk run over the URLs of a file, each request a random one of them; its output."""
+    return subprocess.run(
         [
             "wrk",
             "-t2",
             f"-c{CONNECTIONS}",
-            f"-d{DURATION}s",
+            f"-d{seconds}s",
             "--timeout",
             "10s",
             "-s",
-            str(script),
+            str(OUT / "random_url.lua"),
             f"http://127.0.0.1:{PORT}",
         ],
         env={**ENV, "BENCH_URLS": str(url_file)},
@@ -173,6 +191,14 @@ def drive(name: str, urls: list[str]) -> dict[str, Any]:
         text=True,
         capture_output=True,
     ).stdout
+
+
+def drive(name: str, urls: list[str]) -> dict[str, Any]:
+    url_file = OUT / f"{name}.urls"
+    url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    if WARMUP:
+        wrk(url_file, WARMUP)  # not measured: the first requests of fresh workers pay for imports and caches
+    out = wrk(url_file, DURATION)
     match = re.search(r"BENCH_JSON (\{.*\})", out)
     if not match:
         raise SystemExit(f"wrk gave no summary for {name}:\n{out}")
@@ -250,8 +276,7 @@ def machine() -> dict[str, Any]:
         "django": versions[0],
         "postgresql": sql("SHOW server_version")[0][0],
         "postgis": sql("SELECT postgis_lib_version()")[0][0],
-        # Other work on the machine skews every figure: the load average when the run began says how much.
-        "load_average_at_start": list(os.getloadavg()),
+        "load_average_before_driving": list(os.getloadavg()),
         "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
     }
 
@@ -263,7 +288,10 @@ def write_docs(results: dict[str, Any]) -> None:
     lines = [
         f"Measured {results['measured_at']} by `make bench` with {results['services']:,} services "
         f"({results.get('synthetic_services', 'most')} synthetic, the rest data/'s catalogue), "
-        f"{results['locations']:,} places; gunicorn 3 workers; wrk {connections} connections, {seconds} s each. "
+        f"{results['locations']:,} places; gunicorn 3 workers; wrk {connections} connections, {seconds} s each "
+        f"after {results.get('warmup_seconds_per_scenario', 0)} s of unmeasured warm-up. Cache-warm: each "
+        "scenario draws from 400 URLs, so after the warm-up PostgreSQL's buffers, the OS page cache and the "
+        "shared page cache (Redis) hold most of what it asks; a cold first request is slower. "
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
         f"{results['machine']['ram_gb']} GB; PostgreSQL {results['machine']['postgresql']}; "
         f"load average when it began {load} (the machine is shared: other work skews the figures).",
@@ -307,21 +335,23 @@ def main() -> int:
     if os.environ.get("BENCH_DOCS_ONLY") == "1":  # rewrite docs/performance.md from bench/results.json
         write_docs(json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8")))
         return 0
+    # Other work on the machine skews every figure: the load average before the run began says how much.
+    load_at_start = list(os.getloadavg())
     (OUT / "random_url.lua").write_text(LUA, encoding="utf-8")
     results: dict[str, Any] = {
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "seed": SEED,
         "seconds_per_scenario": DURATION,
         "connections": CONNECTIONS,
+        "warmup_seconds_per_scenario": WARMUP,
     }
-    if os.environ.get("BENCH_REUSE_DB") != "1":
-        results["setup"] = build_database()
+    results["setup"] = build_database(reuse=os.environ.get("BENCH_REUSE_DB") == "1")
     results["services"] = int(sql("SELECT count(*) FROM directory_service")[0][0])
     results["synthetic_services"] = int(
         sql("SELECT count(*) FROM directory_service WHERE name->>'de' LIKE '[Synthetisch]%'")[0][0]
     )
     results["locations"] = int(sql("SELECT count(*) FROM directory_location")[0][0])
-    results["machine"] = machine()
+    results["machine"] = {**machine(), "load_average_at_start": load_at_start}
     run(PY, "manage.py", "collectstatic", "--noinput", "-v0")
     scenarios = scenario_urls()
     (OUT / "scenarios.json").write_text(json.dumps(scenarios), encoding="utf-8")

@@ -59,45 +59,75 @@ def _words(column: str) -> str:
     )
 
 
-# Only constant column names are put into this statement; values are parameters.
-REFRESH_SEARCH_TEXT_SQL = f"""
+def _clean(text: str) -> str:
+    """SQL: ``text`` with each run of whitespace one space, trimmed; NULL where nothing is left."""
+    return f"NULLIF(btrim(regexp_replace({text}, '\\s+', ' ', 'g')), '')"
+
+
+# The services asked for, and each term's part of the names (its code, names and search words).
+_CHOSEN_AND_TERM_TEXT = f"""
+WITH chosen AS MATERIALIZED (
+    SELECT s.id FROM directory_service AS s WHERE %(all)s OR s.id = ANY(%(ids)s::uuid[])
+), term_text AS MATERIALIZED (
+    SELECT term.id, term.code,
+        {_clean(f"concat_ws(' ', term.code, {_texts('term.name')}, {_words('term.search_words')})")} AS text
+    FROM directory_taxonomyterm AS term
+)"""  # noqa: S608
+
+# The names of the service and of its organisation, uncleaned (the words do not care about whitespace).
+_OWN_NAMES = [_texts("s.name"), "s.alternate_name", _texts("o.name"), "o.alternate_name"]
+
+# Only constant column names are put into this statement; values are parameters. Set-based, for a full
+# refresh at 100,000 services takes seconds so: each term's text is built once (not once per service that has
+# it), each service's terms come in one grouped join, and whitespace is collapsed part by part (each part
+# cleaned, the non-empty ones joined by one space: the same text as collapsing the whole, but PostgreSQL's
+# regexp_replace slows down with the length of non-ASCII text, and a service's whole text is long).
+REFRESH_SEARCH_TEXT_SQL = f"""{_CHOSEN_AND_TERM_TEXT}, service_terms AS (
+    SELECT a.service_id, string_agg(t.text, ' ' ORDER BY t.code, t.id) AS text
+    FROM chosen JOIN directory_attribute AS a ON a.service_id = chosen.id
+    JOIN term_text AS t ON t.id = a.taxonomy_term_id
+    GROUP BY a.service_id
+), parts AS MATERIALIZED (
+    SELECT s.id,
+        concat_ws(' ',
+            {", ".join(_clean(name) for name in _OWN_NAMES)}, st.text, service_terms.text
+        ) AS names,
+        concat_ws(' ', {_clean(_texts("s.description"))}, {_clean(_texts("s.eligibility_description"))}) AS descriptions
+    FROM chosen JOIN directory_service AS s ON s.id = chosen.id
+    JOIN directory_organization AS o ON o.id = s.organization_id
+    LEFT JOIN term_text AS st ON st.id = s.service_type_id
+    LEFT JOIN service_terms ON service_terms.service_id = s.id
+), fresh AS (
+    SELECT id, concat_ws(' ', NULLIF(names, ''), NULLIF(descriptions, '')) AS text, names FROM parts
+)
 UPDATE directory_service AS service
 SET search_text = fresh.text, search_names = fresh.names
-FROM (
-    SELECT parts.id,
-        btrim(regexp_replace(concat_ws(' ', parts.names, parts.descriptions), '\\s+', ' ', 'g')) AS text,
-        btrim(regexp_replace(parts.names, '\\s+', ' ', 'g')) AS names
-    FROM (
-        SELECT s.id,
-            concat_ws(' ',
-                {_texts("s.name")}, s.alternate_name, {_texts("o.name")}, o.alternate_name,
-                st.code, {_texts("st.name")}, {_words("st.search_words")},
-                (SELECT string_agg(
-                    concat_ws(' ', term.code, {_texts("term.name")}, {_words("term.search_words")}),
-                    ' ' ORDER BY term.code, term.id)
-                 FROM directory_attribute AS a JOIN directory_taxonomyterm AS term ON term.id = a.taxonomy_term_id
-                 WHERE a.service_id = s.id)
-            ) AS names,
-            concat_ws(' ', {_texts("s.description")}, {_texts("s.eligibility_description")}) AS descriptions
-        FROM directory_service AS s
-        JOIN directory_organization AS o ON o.id = s.organization_id
-        LEFT JOIN directory_taxonomyterm AS st ON st.id = s.service_type_id
-        WHERE %(all)s OR s.id = ANY(%(ids)s::uuid[])
-    ) AS parts
-) AS fresh
+FROM fresh
 WHERE service.id = fresh.id
     AND (service.search_text IS DISTINCT FROM fresh.text OR service.search_names IS DISTINCT FROM fresh.names)
 """  # noqa: S608
 
 
-# The words of the names into the typo dictionary (SearchWord), as the search splits them.
-ADD_SEARCH_WORDS_SQL = """
+# The words of the names into the typo dictionary (SearchWord), as the search splits them. A service's names
+# are its own names, its organisation's and its terms' parts, joined by spaces: their words are the words of
+# the parts, and each term's are split once here, not once for every service that has it (a term's part,
+# with its search words in seven languages, is most of the 4,000 characters of a service's names).
+ADD_SEARCH_WORDS_SQL = f"""{_CHOSEN_AND_TERM_TEXT}, parts AS (
+    SELECT t.text FROM term_text AS t
+    WHERE t.id IN (
+        SELECT a.taxonomy_term_id FROM chosen JOIN directory_attribute AS a ON a.service_id = chosen.id
+        UNION SELECT s.service_type_id FROM chosen JOIN directory_service AS s ON s.id = chosen.id
+    )
+    UNION ALL
+    SELECT concat_ws(' ', {", ".join(_OWN_NAMES)})
+    FROM chosen JOIN directory_service AS s ON s.id = chosen.id
+    JOIN directory_organization AS o ON o.id = s.organization_id
+)
 INSERT INTO directory_searchword (word)
-SELECT DISTINCT word
-FROM directory_service AS s, regexp_split_to_table(lower(s.search_names), '[^[:alnum:]]+') AS word
-WHERE (%(all)s OR s.id = ANY(%(ids)s::uuid[])) AND length(word) >= 3
+SELECT DISTINCT word FROM parts, regexp_split_to_table(lower(parts.text), '[^[:alnum:]]+') AS word
+WHERE length(word) >= 3
 ON CONFLICT DO NOTHING
-"""
+"""  # noqa: S608
 
 
 def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:

@@ -13,6 +13,7 @@ the number of services.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import importlib.util
 import io
 import json
@@ -24,11 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
+import ijson
 from django.conf import settings
-from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
+from psycopg import sql
 
 from directory import models as m
 from directory.models.geography import fold_name
@@ -47,7 +50,8 @@ SLOTS = [
     ("FR", "09:00", "11:00"),
 ]
 ATTENDING = ["walk-in", "appointment", "phone", ""]
-CHUNK = 2000
+# Services a chunk: one COPY a table and one transaction each (a few tens of MB of rows at most).
+CHUNK = 5000
 
 
 @dataclass
@@ -84,16 +88,18 @@ def _build_geography() -> ModuleType:
 
 
 def _features(archive: Path, layer: str) -> Iterator[dict[str, Any]]:
+    """The land features of a layer, one at a time: the Gemeinden file alone is 78 MB of JSON, which
+    ``json.load`` made into 600 MB of Python objects; ijson reads it as a stream."""
     with tarfile.open(archive, "r:gz") as tar:
         member = tar.extractfile(f"package/{layer}.geo.json")
         assert member is not None
-        doc = json.load(member)
-    entries = doc if isinstance(doc, list) else [doc]
-    for entry in entries:
-        features = entry["features"] if entry.get("type") == "FeatureCollection" else [entry]
-        for feature in features:
-            if feature["properties"].get("GF") == 4:  # land parts only (GF 2 is water)
-                yield feature
+        # A list of features (or of collections), or one collection.
+        prefix = "item" if cast(io.BufferedReader, member).peek(1)[:1] == b"[" else "features.item"
+        for entry in ijson.items(member, prefix, use_float=True):
+            features = entry["features"] if entry.get("type") == "FeatureCollection" else [entry]
+            for feature in features:
+                if feature["properties"].get("GF") == 4:  # land parts only (GF 2 is water)
+                    yield feature
 
 
 # Geometry as it comes (some features in lat/lon order, some invalid) → a valid MultiPolygon in lon/lat.
@@ -251,8 +257,61 @@ def _points(areas: Sequence[_Area], counts: dict[str, int], seed: int) -> dict[s
     return result
 
 
+class _Table:
+    """One model's table as COPY writes it: its columns, and what a column holds where a row gives nothing.
+
+    Rows are plain tuples of database values (JSON as text, points as EWKT), so that a chunk of them costs
+    little memory and no model instance is built; ``write`` sends them with one COPY and forgets them.
+    """
+
+    def __init__(self, model: type[models.Model], now: dt.datetime) -> None:
+        fields = [f for f in model._meta.concrete_fields if not f.generated]  # generated columns: PostgreSQL's
+        self.model = model
+        self.attnames = [f.attname for f in fields]
+        self.defaults = [_database_default(f, now) for f in fields]
+        self.statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+        )
+        self.rows: list[tuple[Any, ...]] = []
+        self.written = 0
+
+    def add(self, **values: Any) -> None:
+        self.rows.append(tuple(values.pop(a, d) for a, d in zip(self.attnames, self.defaults, strict=True)))
+        if values:
+            raise TypeError(f"{self.model.__name__} has no field {', '.join(values)}")
+
+    def write(self, cursor: Any) -> None:
+        with cursor.copy(self.statement) as copy:
+            for row in self.rows:
+                copy.write_row(row)
+        self.written += len(self.rows)
+        self.rows.clear()
+
+
+def _database_default(field: models.Field[Any, Any], now: dt.datetime) -> Any:
+    """A field's default as COPY takes it (Django fills defaults in Python, so the columns have none)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    value = field.get_default()
+    if isinstance(value, enum.Enum):  # choices: their value ("unverified"), never the member's name
+        value = value.value
+    if isinstance(field, models.JSONField) and value is not None:
+        return json.dumps(value)
+    return value
+
+
+def _json(value: dict[str, str]) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass
+class _Term:
+    id: uuid.UUID
+    name: dict[str, str]
+
+
 class Generator:
-    """Builds the records of ``n`` services, chunk by chunk, from one seeded random stream."""
+    """Writes the records of ``n`` services, chunk by chunk, from one seeded random stream, with COPY."""
 
     def __init__(self, n: int, seed: int, *, log: Callable[[str], None] = lambda s: None) -> None:
         self.n = n
@@ -261,23 +320,20 @@ class Generator:
         self.log = log
         self.report = SyntheticReport()
 
-    def uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def run(self) -> SyntheticReport:
         rng = self.rng
         areas = _areas()
-        terms: dict[str, list[m.TaxonomyTerm]] = {}
+        terms: dict[str, list[_Term]] = {}
         for term in m.TaxonomyTerm.objects.select_related("taxonomy").order_by("taxonomy__key", "code"):
-            terms.setdefault(term.taxonomy.key, []).append(term)
-        service_types = terms.get("service-type", [])
-        needs = terms.get("need", [])
-        statuses = terms.get("residence-status", [])
-        groups = terms.get("target-group", [])
-        self.source, _ = m.Source.objects.get_or_create(
+            terms.setdefault(term.taxonomy.key, []).append(_Term(term.id, term.name))
+        source, _ = m.Source.objects.get_or_create(
             key=SOURCE_KEY,
             defaults={"title": "[Synthetisch] Benchmark-Daten", "document": "manage.py generate_synthetic"},
         )
+        self.source_id = source.pk
         # Where each service sits: Gemeinden drawn by weight; its places in its own Gemeinde or its Kreis.
         homes = rng.choices(areas, weights=[a.weight for a in areas], k=self.n)
         place_counts = [rng.choices([1, 2, 3], weights=[65, 20, 15])[0] for _ in range(self.n)]
@@ -294,65 +350,50 @@ class Generator:
         self.log(f"placing {sum(needed.values()):,} places in {len(needed):,} Gemeinden ...")
         points = _points(areas, needed, self.seed)
         cursor_of = {ags: 0 for ags in points}
-        organizations: dict[str, m.Organization] = {}
+        now = timezone.now()
+        # Parents before children, so that each chunk's deferred foreign-key checks find them.
+        tables: dict[type[models.Model], _Table] = {
+            model: _Table(model, now)
+            for model in (
+                m.Organization,
+                m.Service,
+                m.Location,
+                m.Address,
+                m.ServiceAtLocation,
+                m.ServiceArea,
+                m.Phone,
+                m.Language,
+                m.Schedule,
+                m.Attribute,
+                m.CostOption,
+                m.Accessibility,
+            )
+        }
+        organizations: dict[str, str] = {}
         for start in range(0, self.n, CHUNK):
             end = min(start + CHUNK, self.n)
-            records: dict[type, list[Any]] = {}
-
-            def add(record: Any, records: dict[type, list[Any]] = records) -> Any:
-                records.setdefault(type(record), []).append(record)
-                return record
-
-            new_orgs = []
             for i in range(start, end):
                 home = homes[i]
                 org_key = f"{home.kreis}-{i % 7}"
                 if org_key not in organizations:
-                    org = m.Organization(
-                        id=self.uuid(),
-                        source=self.source,
-                        name={"de": f"[Synthetisch] Träger {i % 7 + 1} {home.kreis_name}"},
+                    organizations[org_key] = self.uuid()
+                    tables[m.Organization].add(
+                        id=organizations[org_key],
+                        source_id=self.source_id,
+                        name=_json({"de": f"[Synthetisch] Träger {i % 7 + 1} {home.kreis_name}"}),
                         email=f"traeger-{home.kreis}-{i % 7}@example.org",
                         website=f"https://traeger-{home.kreis}-{i % 7}.example.org/",
                     )
-                    organizations[org_key] = org
-                    new_orgs.append(org)
-                self._service(
-                    i,
-                    home,
-                    place_areas[i],
-                    organizations[org_key],
-                    points,
-                    cursor_of,
-                    add,
-                    service_types,
-                    needs,
-                    statuses,
-                    groups,
-                )
-            with transaction.atomic():
-                m.Organization.objects.bulk_create(new_orgs)
-                for model in (
-                    m.Service,
-                    m.Location,
-                    m.Address,
-                    m.ServiceAtLocation,
-                    m.ServiceArea,
-                    m.Phone,
-                    m.Language,
-                    m.Schedule,
-                    m.Attribute,
-                    m.CostOption,
-                    m.Accessibility,
-                ):
-                    rows = records.get(model, [])
-                    model.objects.bulk_create(rows, batch_size=5000)
-                    label = str(model._meta.verbose_name_plural)
-                    self.report.counts[label] = self.report.counts.get(label, 0) + len(rows)
+                self._service(i, home, place_areas[i], organizations[org_key], points, cursor_of, tables, terms)
+            # One transaction a chunk: the deferred foreign-key checks and the WAL stay bounded.
+            with transaction.atomic(), connection.cursor() as cursor:
+                for table in tables.values():
+                    table.write(cursor.cursor)
             self.report.services = end
-            self.report.locations += len(records.get(m.Location, []))
             self.log(f"  {end:,} services")
-        self.report.counts["organizations"] = len(organizations)
+        for model, table in tables.items():
+            self.report.counts[str(model._meta.verbose_name_plural)] = table.written
+        self.report.locations = tables[m.Location].written
         self.log("refreshing the search text ...")
         refresh_search_text()
         return self.report
@@ -362,16 +403,18 @@ class Generator:
         i: int,
         home: _Area,
         places: list[_Area],
-        org: m.Organization,
+        org: str,
         points: dict[str, list[tuple[float, float]]],
         cursor_of: dict[str, int],
-        add: Callable[[Any], Any],
-        service_types: list[Any],
-        needs: list[Any],
-        statuses: list[Any],
-        groups: list[Any],
+        tables: dict[type[models.Model], _Table],
+        terms: dict[str, list[_Term]],
     ) -> None:
         rng = self.rng
+        source = self.source_id
+        service_types = terms.get("service-type", [])
+        needs = terms.get("need", [])
+        statuses = terms.get("residence-status", [])
+        groups = terms.get("target-group", [])
         stype = rng.choice(service_types) if service_types else None
         type_de = stype.name.get("de", "Angebot") if stype else "Angebot"
         type_en = stype.name.get("en", "Service") if stype else "Service"
@@ -389,39 +432,34 @@ class Generator:
         for code in rng.sample(["ar", "fa", "uk", "ru", "tr"], rng.randint(0, 3)):
             description[code] = f"[Synthetisch] {home.name} {number}"
         minimum, maximum = rng.choice([(None, None), (None, None), (12, 27), (18, None), (None, 26)])
-        service = add(
-            m.Service(
-                id=self.uuid(),
-                source=self.source,
-                organization=org,
-                service_type=stype,
-                name=name,
-                description=description,
-                url=f"https://angebot-{number}.example.org/",
-                email=f"angebot-{number}@example.org",
-                minimum_age=minimum,
-                maximum_age=maximum,
-            )
+        service = self.uuid()
+        tables[m.Service].add(
+            id=service,
+            source_id=source,
+            organization_id=org,
+            service_type_id=stype.id if stype else None,
+            name=_json(name),
+            description=_json(description),
+            url=f"https://angebot-{number}.example.org/",
+            email=f"angebot-{number}@example.org",
+            minimum_age=minimum,
+            maximum_age=maximum,
         )
         if rng.random() < 0.8:
             prefix = rng.choice(FICTIONAL_PHONE_PREFIXES)
-            add(
-                m.Phone(
-                    id=self.uuid(), source=self.source, service=service, number=f"{prefix} {rng.randint(0, 999):03d}"
-                )
+            tables[m.Phone].add(
+                id=self.uuid(), source_id=source, service_id=service, number=f"{prefix} {rng.randint(0, 999):03d}"
             )
         for code in rng.sample(LANGUAGE_POOL, rng.randint(0, 4)):
-            add(m.Language(id=self.uuid(), source=self.source, service=service, code=code))
+            tables[m.Language].add(id=self.uuid(), source_id=source, service_id=service, code=code)
         # Zuständigkeit: its Gemeinde, or (a third of the services) its whole Kreis.
         level = home.kreis if rng.random() < 0.33 else home.ags
-        add(
-            m.ServiceArea(
-                id=self.uuid(),
-                source=self.source,
-                service=service,
-                ags=level,
-                name=home.kreis_name if level == home.kreis else home.name,
-            )
+        tables[m.ServiceArea].add(
+            id=self.uuid(),
+            source_id=source,
+            service_id=service,
+            ags=level,
+            name=home.kreis_name if level == home.kreis else home.name,
         )
         chosen_terms = rng.sample(needs, min(len(needs), rng.randint(1, 3)))
         if statuses and rng.random() < 0.3:
@@ -429,56 +467,49 @@ class Generator:
         if groups and rng.random() < 0.3:
             chosen_terms.append(rng.choice(groups))
         for term in chosen_terms:
-            add(m.Attribute(id=self.uuid(), source=self.source, taxonomy_term=term, service=service))
+            tables[m.Attribute].add(id=self.uuid(), source_id=source, taxonomy_term_id=term.id, service_id=service)
         if rng.random() < 0.6:
-            add(m.CostOption(id=self.uuid(), source=self.source, service=service, option="kostenlos", amount=0))
+            tables[m.CostOption].add(id=self.uuid(), source_id=source, service_id=service, option="kostenlos", amount=0)
         for area in places:
             index = cursor_of[area.ags]
             cursor_of[area.ags] = index + 1
             x, y = points[area.ags][index]
-            location = add(
-                m.Location(
-                    id=self.uuid(),
-                    source=self.source,
-                    organization=org,
-                    name={"de": f"[Synthetisch] Standort {area.name}"},
-                    point=Point(x, y, srid=4326),
-                    point_accuracy=m.PointAccuracy.EXACT,
-                    gemeinde_id=area.ags,
-                )
+            location = self.uuid()
+            tables[m.Location].add(
+                id=location,
+                source_id=source,
+                organization_id=org,
+                name=_json({"de": f"[Synthetisch] Standort {area.name}"}),
+                point=f"SRID=4326;POINT({x} {y})",
+                point_accuracy=m.PointAccuracy.EXACT.value,
+                gemeinde_id=area.ags,
             )
-            add(
-                m.Address(
-                    id=self.uuid(),
-                    source=self.source,
-                    location=location,
-                    address_1=f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
-                    city=area.name,
-                    postal_code=rng.choice(area.postcodes) if area.postcodes else "",
-                    state_province="",
-                )
+            tables[m.Address].add(
+                id=self.uuid(),
+                source_id=source,
+                location_id=location,
+                address_1=f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
+                city=area.name,
+                postal_code=rng.choice(area.postcodes) if area.postcodes else "",
+                state_province="",
             )
-            add(m.ServiceAtLocation(id=self.uuid(), source=self.source, service=service, location=location))
+            tables[m.ServiceAtLocation].add(id=self.uuid(), source_id=source, service_id=service, location_id=location)
             for byday, opens, closes in rng.sample(SLOTS, rng.randint(1, 3)):
-                add(
-                    m.Schedule(
-                        id=self.uuid(),
-                        source=self.source,
-                        location=location,
-                        byday=byday,
-                        opens_at=dt.time.fromisoformat(opens),
-                        closes_at=dt.time.fromisoformat(closes),
-                        attending_type=rng.choice(ATTENDING),
-                    )
+                tables[m.Schedule].add(
+                    id=self.uuid(),
+                    source_id=source,
+                    location_id=location,
+                    byday=byday,
+                    opens_at=dt.time.fromisoformat(opens),
+                    closes_at=dt.time.fromisoformat(closes),
+                    attending_type=rng.choice(ATTENDING),
                 )
             if rng.random() < 0.4:
-                add(
-                    m.Accessibility(
-                        id=self.uuid(),
-                        source=self.source,
-                        location=location,
-                        details="[Synthetisch] stufenloser Zugang",
-                    )
+                tables[m.Accessibility].add(
+                    id=self.uuid(),
+                    source_id=source,
+                    location_id=location,
+                    details="[Synthetisch] stufenloser Zugang",
                 )
 
 

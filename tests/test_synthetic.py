@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.db.models import Count, F
 
-from directory.models import Location, Phone, Service, ServiceArea
+from directory.models import Location, Phone, SearchWord, Service, ServiceArea
 from exchange.synthetic import FICTIONAL_PHONE_PREFIXES, generate
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +50,12 @@ def test_it_gives_the_same_catalogue_for_the_same_seed():
     first = run(9)
     assert first == run(9)
     assert first != run(10)
+
+
+def test_its_services_have_their_search_text_and_their_words_in_the_typo_dictionary():
+    generate(10, seed=3)
+
+    services = synthetic()
+    assert all(s.name["de"] in s.search_names and s.search_text.startswith(s.search_names) for s in services)
+    assert Service.objects.filter(pk__in=[s.pk for s in services]).matching("Synthetisch").count() == 10
+    assert SearchWord.objects.filter(word="synthetisch").exists()

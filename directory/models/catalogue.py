@@ -403,9 +403,10 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
         A service matches the German full-text query (stemmed: "Beratungen" finds "Beratung"; websearch
         syntax: "a phrase", -excluded, or) or, so that typos still find something, every word of three or
-        more letters is like a word of its text (pg_trgm ``%>``: "Integrazion" finds "Integration").
+        more letters is like a word of its names (pg_trgm ``%>`` on the SearchWord dictionary: "Integrazion"
+        finds "Integration").
         Per word rather than the whole text, so "Integration Point" is not matched by every text that
-        only says "Integration". The typo branch looks at names and terms only (``search_names``): cheap.
+        only says "Integration". The typo branch looks at the words of names and terms only (``search_names``).
 
         Third, a query in a newcomer's own words is often a sentence ("шукаю курси німецької в Есені"):
         a service also matches when the query contains, as whole words, one of the search words of its
@@ -696,8 +697,9 @@ class Service(Record):
     class Meta:
         ordering = SERVICE_ORDERING
         indexes = [
+            # No trigram index on search_names: typos are looked up in SearchWord, and a trigram index over
+            # 4,000 characters a service cost about 10 ms a row to keep: most of the time of writing 100,000.
             GinIndex(fields=["search_vector"], name="service_search_vector"),
-            GinIndex(fields=["search_names"], opclasses=["gin_trgm_ops"], name="service_search_trigram"),
             # The list order (SERVICE_ORDERING): a list by name is read in order, never sorted whole.
             models.Index(*SERVICE_ORDERING, name="service_name_order"),
         ]
