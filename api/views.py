@@ -488,24 +488,68 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
 
 
+@dataclass(frozen=True)
+class Nearest:
+    """Services nearest ``point`` first (within ``radius`` metres), then, without a radius, those with no
+    physical place by id: a page is found by a walk of the nearest places (ServiceQuerySet.nearest_page)."""
+
+    services: ServiceQuerySet
+    point: Point
+    radius: int | None
+
+    def count(self) -> int:
+        return self._counts()["total"]
+
+    def _counts(self) -> dict[str, int]:
+        """How many there are and how many have a physical place: counted once per catalogue version."""
+        if self.radius is None:
+            located = Q(pk__in=self.services.placed_physically().values("pk"))
+            counts = {"total": Count("pk"), "located": Count("pk", filter=located)}
+            found: dict[str, int] = while_unchanged(
+                f"api-counts|{self.services.query}", lambda: self.services.aggregate(**counts)
+            )
+            return found
+        within = self.services.placed_physically(self.point, self.radius)
+        total = while_unchanged(f"api-count|{within.query}", within.count)
+        return {"total": total, "located": total}
+
+    def page(self, start: int, size: int) -> list[tuple[uuid.UUID, float | None]]:
+        """The ids of the services ranked ``start`` … ``start + size``, each with its distance in metres."""
+        located = None if self.radius is not None else self._counts()["located"]
+        return self.services.nearest_page(self.point, offset=start, limit=size, radius=self.radius, located=located)
+
+
 def listing(
     request: HttpRequest,
     params: Params,
     queryset: QuerySet[_M],
     serialise: Callable[[_M, hsds.Context], hsds.JSON],
     ctx: hsds.Context,
+    *,
+    nearest: Nearest | None = None,
 ) -> HttpResponseBase:
-    """One page of results in the HSDS envelope, or (``format=ndjson``) all of them, one per line."""
+    """One page of results in the HSDS envelope, or (``format=ndjson``) all of them, one per line.
+
+    With ``nearest``, the page's order and each record's ``distance_m`` are its; ``queryset`` gives the records.
+    """
     if params.format() == "ndjson":
         return ndjson_response(request, queryset, serialise, ctx)
     page, per_page = params.page()
-    # The same figure for every page of a list until the catalogue changes: counted once per version.
-    total = while_unchanged(f"api-count|{queryset.query}", queryset.count)
     start = (page - 1) * per_page
-    # The page's ids first (from an index, narrow rows), then only those records with what is joined to
-    # them: skipping to a page over the whole list's wide, joined rows would grow with the page number.
-    page_ids = Subquery(queryset.values("pk")[start : start + per_page])
-    records = list(queryset.filter(AnyOf(F("pk"), page_ids)))
+    if nearest is not None:
+        total = nearest.count()
+        ranked = nearest.page(start, per_page)
+        by_id = {record.pk: record for record in queryset.filter(pk__in=[pk for pk, _ in ranked])}
+        records = [by_id[pk] for pk, _ in ranked if pk in by_id]
+        for record, (_, metres) in zip(records, ranked, strict=False):
+            record.distance_m = metres  # type: ignore[attr-defined]
+    else:
+        # The same figure for every page of a list until the catalogue changes: counted once per version.
+        total = while_unchanged(f"api-count|{queryset.query}", queryset.count)
+        # The page's ids first (from an index, narrow rows), then only those records with what is joined to
+        # them: skipping to a page over the whole list's wide, joined rows would grow with the page number.
+        page_ids = Subquery(queryset.values("pk")[start : start + per_page])
+        records = list(queryset.filter(AnyOf(F("pk"), page_ids)))
     contents = [serialise(record, ctx) for record in records]
     total_pages = max(1, math.ceil(total / per_page))
     envelope = {
@@ -579,12 +623,20 @@ def services(request: HttpRequest) -> HttpResponseBase:
             | Q(organization__updated_at__gte=modified_after)
             | Q(program__updated_at__gte=modified_after)
         )
-    queryset = nearest_first(services.near(place.point), place.radius) if place.point else services.order_by("id")
+    nearest = None
+    queryset: QuerySet[Service] = services
+    if place.point is None:
+        queryset = services.order_by("id")
+    elif params.format() == "ndjson":  # every record streamed: measuring each is the least of it
+        queryset = nearest_first(services.near(place.point), place.radius)
+    else:
+        nearest = Nearest(services, place.point, place.radius)
     if minimal:
-        return listing(request, params, queryset.only("id", "name", "status", "updated_at"), hsds.service_minimal, ctx)
+        minimal_queryset = queryset.only("id", "name", "status", "updated_at")
+        return listing(request, params, minimal_queryset, hsds.service_minimal, ctx, nearest=nearest)
     if full:
-        return listing(request, params, hsds.service_full_queryset(queryset), hsds.service_full, ctx)
-    return listing(request, params, hsds.service_list_queryset(queryset), hsds.service_list_item, ctx)
+        return listing(request, params, hsds.service_full_queryset(queryset), hsds.service_full, ctx, nearest=nearest)
+    return listing(request, params, hsds.service_list_queryset(queryset), hsds.service_list_item, ctx, nearest=nearest)
 
 
 @api_view

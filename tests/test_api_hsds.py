@@ -753,6 +753,8 @@ ORGANIZATION_LISTS = 1 + 3 + 2 + 1 + LOCATION_LISTS + 1 + 1 + 1
 # A page: the number of items, then the items; in full, each related list once for the whole page.
 PAGE_QUERIES = {
     ("services", "full"): 2 + SERVICE_LISTS,
+    # Nearest first: the counts, the page's ids by a walk of the nearest places, the records.
+    ("services", "nearest"): 3,
     ("organizations", "full"): 2 + ORGANIZATION_LISTS,
     ("organizations", "full_service"): 2 + ORGANIZATION_LISTS + SERVICE_LISTS,
     ("service_at_locations", "full"): 2 + SERVICE_AT_LOCATION_LISTS + LOCATION_LISTS + SERVICE_OWN_LISTS,
@@ -769,6 +771,8 @@ def test_it_runs_as_many_queries_for_one_item_as_for_fifty(client, rich, path, e
     level = (
         "full_service" if "full_service" in extra and path == "organizations" else "full" if extra.get("full") else ""
     )
+    if path == "services" and "lat" in extra:
+        level = "nearest"
     expected = PAGE_QUERIES.get((path, level), 2)
     assert count_queries(client, path, per_page=1, **extra) == expected
     assert count_queries(client, path, per_page=50, **extra) == expected
