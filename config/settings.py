@@ -167,9 +167,13 @@ if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
 # A database that does not answer within this many seconds makes pages answer 503 "try again shortly"
 # (public/unavailable.py) instead of hanging; the health check above reconnects once it is back.
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2)
+# No JIT compilation: the site's queries are short index lookups, and PostgreSQL's JIT, switched on by the
+# planner's cost estimate for a large catalogue, added 0.6–1.3 s to queries that run in milliseconds.
+DATABASE_SESSION_OPTIONS = "-c jit=off"
 DATABASES["default"]["OPTIONS"] = {
     **DATABASES["default"].get("OPTIONS", {}),
     "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+    "options": DATABASE_SESSION_OPTIONS,
 }
 # How long a visitor is asked to wait before trying again while the database is unavailable (Retry-After).
 DATABASE_UNAVAILABLE_RETRY_SECONDS = env_int("WEGWEISER_DATABASE_RETRY_SECONDS", 30)
@@ -190,6 +194,7 @@ if DATABASES["replica"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
 DATABASES["replica"]["OPTIONS"] = {
     **DATABASES["replica"].get("OPTIONS", {}),
     "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+    "options": DATABASE_SESSION_OPTIONS,
 }
 DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["directory.routers.ReplicaRouter"]

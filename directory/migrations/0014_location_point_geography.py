@@ -9,7 +9,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("directory", "0011_service_name_order"),
+        ("directory", "0013_drop_search_names_trigram"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
