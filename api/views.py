@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.db import InterfaceError, OperationalError
 from django.db.models import CharField, Count, F, Lookup, Max, Model, Q, QuerySet, Subquery, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -194,6 +195,10 @@ def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
                     answer = view(request, *args, **kwargs)
             except ApiError as exc:
                 answer = error_response(exc.status, exc.message, exc.parameter)
+            except (OperationalError, InterfaceError):
+                # Not a fault of ours but the database out of reach: the site's DatabaseUnavailableMiddleware
+                # answers it with a 503 and Retry-After (JSON with CORS here), as for every page.
+                raise
             except Exception:
                 # A fault of ours: logged with its traceback as Django logs any 500, and answered in JSON with
                 # CORS like every other answer of the API.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.gis.geos import Point
-from django.db import connection
+from django.db import connections
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, Q, TextField
 from django.db.models.functions import Cast
 from django.http import QueryDict
@@ -26,6 +26,7 @@ from directory.models import (
     TERM_FILTERS,
     GeographyDistance,
     JobcenterForm,
+    SearchWord,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -262,7 +263,7 @@ def suggestions(text: str) -> Suggestions:
     if not text:
         return Suggestions(needs=[])
     words = search_form(text).split()[:MAX_FUZZY_WORDS]
-    with connection.cursor() as cursor:
+    with connections[SearchWord.objects.db].cursor() as cursor:  # the replica for anonymous reads
         cursor.execute(_SPELLING_SQL, [words])
         closest = dict(cursor.fetchall())
     replaced = [closest.get(word) or word for word in words]

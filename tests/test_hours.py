@@ -554,7 +554,7 @@ def test_it_reads_phone_lists_in_both_notations():
     [
         ("ruf mich an", "„ruf mich an“ ist keine Telefonnummer."),
         ("0201 1; 0201 2; Faxx", "Unbekannter Telefontyp „Faxx“"),
-        ("0201 1; fax; 12345678901", "Eine Durchwahl hat höchstens 10 Zeichen."),
+        ("0201 1; fax; 12345678901", "Eine Durchwahl besteht aus 1 bis 10 Ziffern (0–9)."),
         ("0201 1; fax; 1; 2", "„0201 1; fax; 1; 2“: Schreiben Sie „Nummer; Typ; Durchwahl“."),
         ("0" + "1" * 40, "ist keine Telefonnummer."),
         ("\n".join(f"0201 {n:04}" for n in range(21)), "Höchstens 20 Telefonnummern."),

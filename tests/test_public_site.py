@@ -258,6 +258,9 @@ def many_offices() -> list[Service]:
 # and terms, its places (with Gemeinde), their hours and phones at that place, and the places' own hours,
 # addresses, accessibility and languages. (The umbrella's phones are not asked for when no organisation has one.)
 RELATED_LISTS = 15
+# A card (the responsible page) leaves out five of them: the places' addresses, accessibility and languages, the
+# cost options and the terms (public.display.services_for_cards).
+CARD_LISTS = RELATED_LISTS - 5
 
 
 def test_results_run_a_fixed_number_of_queries(client, django_assert_num_queries, office, many_offices):
@@ -270,8 +273,9 @@ def test_results_run_a_fixed_number_of_queries(client, django_assert_num_queries
         # asks for (one aggregate)
         with django_assert_num_queries(2 + 1 + 1 + RELATED_LISTS + 2 + 1):
             assert client.get(f"/de/search/?{query}").status_code == 200
-    # the Gemeinden of the postcode, the responsible services, the related lists
-    with django_assert_num_queries(1 + 1 + RELATED_LISTS):
+    # the Gemeinden of the postcode, the responsible services (the first few of each type, with each type's
+    # count), the lists a card shows
+    with django_assert_num_queries(1 + 1 + CARD_LISTS):
         assert client.get("/de/responsible/?plz=47533").status_code == 200
 
 

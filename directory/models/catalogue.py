@@ -24,7 +24,7 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
@@ -505,7 +505,8 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             # Django's own SQL with its parameters kept apart: nothing of the request is spliced in.
             unplaced_sql = f"SELECT id, NULL::float8 FROM ({unplaced_sql}) AS unplaced(id)"  # noqa: S608
             params = (*params, *unplaced_params)
-        with connection.cursor() as cursor:
+        # On the database this queryset reads from (the replica for anonymous reads), like the ORM's queries.
+        with connections[self.db].cursor() as cursor:
             cursor.execute(NEAREST_PAGE_SQL.format(walk=walk_sql, unplaced=unplaced_sql), params)
             found = cursor.fetchall()
         rows = [(service_id, metres) for _, service_id, metres in found if service_id is not None][:limit]
@@ -606,7 +607,8 @@ def spelt_query(words: list[str]) -> SearchQuery | None:
     """
     if not words:
         return None
-    with connection.cursor() as cursor:
+    # On the database the dictionary is read from (the replica for anonymous reads), like the ORM's queries.
+    with connections[SearchWord.objects.db].cursor() as cursor:
         cursor.execute(SPELT_SQL, [words])
         alternatives = dict(cursor.fetchall())
     if len(alternatives) < len(words):
