@@ -31,7 +31,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
-from django.db.models import BooleanField, F
+from django.db.models import BooleanField, F, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import translation
 from django.utils.text import slugify
@@ -140,7 +140,13 @@ def normal_ags(code: str) -> str:
 
 
 def in_german(read: Callable[[str], T], text: str) -> T:
-    """``read(text)`` with its errors worded in German, as every problem of a sheet is."""
+    """``read(text)`` with its errors worded in German, as every problem of a sheet is.
+
+    Switching the language costs more than reading a cell, so a row is checked in German as a whole
+    (:meth:`RowChecker.check`) and its cells are read without switching again.
+    """
+    if translation.get_language() == "de":
+        return read(text)
     with translation.override("de"):
         return read(text)
 
@@ -508,12 +514,13 @@ class References:
         self.city_gemeinden: dict[str, list[m.Gemeinde]] = {}
 
     def gemeinde_of_postcode(self, code: str) -> m.Gemeinde | None:
-        """The Gemeinde holding the postcode's middle, asked once a postcode (many rows share one)."""
-        if code not in self.postcode_gemeinden:
-            centroid = self.postcodes.get(code)
-            found = m.Gemeinde.objects.containing(centroid).first() if centroid is not None else None
-            self.postcode_gemeinden[code] = found
-        return self.postcode_gemeinden[code]
+        """The Gemeinde holding the postcode's middle; all postcodes asked at once, when the first row needs one."""
+        if not self.postcode_gemeinden:
+            holding = m.Gemeinde.objects.filter(geometry__covers=OuterRef("centroid")).order_by("pk").values("ags")
+            pairs = m.Postcode.objects.annotate(ags=Subquery(holding[:1])).values_list("code", "ags")
+            gemeinden = {g.ags: g for g in m.Gemeinde.objects.defer("geometry")}
+            self.postcode_gemeinden = {code: gemeinden.get(ags) if ags else None for code, ags in pairs}
+        return self.postcode_gemeinden.get(code)
 
     def codes(self, taxonomy: str) -> list[str]:
         return sorted({t.code for (key, _), t in self.terms.items() if key == taxonomy})
@@ -573,6 +580,10 @@ class RowChecker:
         self.report = report
 
     def check(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
+        with translation.override("de"):
+            return self.check_row(line, cells)
+
+    def check_row(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
         self.line = line
         self.ok = True
         values: dict[str, Any] = {}
