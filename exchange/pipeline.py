@@ -32,6 +32,7 @@ from typing import Any
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from directory import models as m
 from directory.translation import TranslatedField
@@ -332,6 +333,26 @@ class Writer:
 
         Raises :class:`Rejected` (caused by the ValidationError or DatabaseError) when the record breaks a rule.
         """
+        record, outcome, changed = self.prepare(model, record, pk, values, where=where, validation=validation)
+        if outcome in (Outcome.CREATED, Outcome.CHANGED):
+            self.save(record, where=where)
+            self.report.count(model, outcome)
+        return record, outcome, changed
+
+    def prepare(
+        self,
+        model: type[Any],
+        record: Any,
+        pk: Any,
+        values: dict[str, Any],
+        *,
+        where: Where,
+        validation: Validation = Validation.EVERYTHING,
+    ) -> tuple[Any, Outcome, list[str]]:
+        """What :meth:`upsert` does before saving: the record with ``values`` set and checked, not yet written.
+
+        A CREATED or CHANGED record is then written by :meth:`save` or, many at a time, :meth:`save_many`.
+        """
         if record is None:
             record = model(pk=pk, **values)
             outcome, changed = Outcome.CREATED, list(values)
@@ -355,9 +376,41 @@ class Writer:
                 record.full_clean()
         except ValidationError as exc:
             raise Rejected(validation_problems(exc, where.columns, where.line, where.file)) from exc
-        self.save(record, where=where)
-        self.report.count(model, outcome)
         return record, outcome, changed
+
+    def save_many(self, model: type[Any], prepared: list[tuple[Any, Outcome, list[str]]], *, where: Where) -> None:
+        """Write many prepared records of one model: one INSERT and one UPDATE (each with its history rows).
+
+        The history rows are those :meth:`save` writes one by one (django-simple-history's bulk helpers, same
+        reason and user). ``where`` names the rows concerned should the database refuse the lot: it cannot say
+        which record broke the rule.
+        """
+        created = [record for record, outcome, _ in prepared if outcome == Outcome.CREATED]
+        updated = [record for record, outcome, _ in prepared if outcome == Outcome.CHANGED]
+        fields = set(name for _, outcome, changed in prepared if outcome == Outcome.CHANGED for name in changed)
+        # bulk_update passes by Model.save(), which sets the auto_now fields (updated_at): set them here.
+        touched_at = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+        for record in updated:
+            for model_field in touched_at:
+                model_field.pre_save(record, False)
+        fields |= {f.name for f in touched_at} if updated else set()
+        for record in (*created, *updated):
+            self._sign(record)
+        try:
+            with transaction.atomic():
+                if created:
+                    bulk_create_with_history(created, model, default_user=self.user, default_change_reason=self.reason)
+                if updated:
+                    bulk_update_with_history(
+                        updated, model, sorted(fields), default_user=self.user, default_change_reason=self.reason
+                    )
+        except DatabaseError as exc:
+            problem = Problem(where.line, None, f"von der Datenbank abgelehnt: {exc}".strip(), where.file)
+            raise Rejected([problem]) from exc
+        for _ in created:
+            self.report.count(model, Outcome.CREATED)
+        for _ in updated:
+            self.report.count(model, Outcome.CHANGED)
 
     def save(self, record: Any, *, where: Where) -> None:
         self._sign(record)

@@ -22,7 +22,7 @@ import io
 import re
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import BooleanField, F, OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -63,6 +65,7 @@ from exchange.pipeline import (
 T = TypeVar("T")
 MAX_SHEET_BYTES = 20 * 1024 * 1024  # a spreadsheet larger than this is refused whole
 MAX_ROWS = 20_000
+BATCH_ROWS = 1000  # rows checked and written together: one query per kind of record and batch
 MAX_COLUMNS = 200
 # What an XLSX may unpack to (declared in its zip directory, checked before parsing): 100,000 full rows
 # take about 120 MB of sheet XML; the shared strings, which openpyxl holds in memory, a third of that.
@@ -133,7 +136,13 @@ def normal_ags(code: str) -> str:
 
 
 def in_german(read: Callable[[str], T], text: str) -> T:
-    """``read(text)`` with its errors worded in German, as every problem of a sheet is."""
+    """``read(text)`` with its errors worded in German, as every problem of a sheet is.
+
+    Switching the language costs more than reading a cell, so a row is checked in German as a whole
+    (:meth:`RowChecker.check`) and its cells are read without switching again.
+    """
+    if translation.get_language() == "de":
+        return read(text)
     with translation.override("de"):
         return read(text)
 
@@ -498,17 +507,52 @@ class References:
         self.postcodes: dict[str, Point | None] = dict(m.Postcode.objects.values_list("code", "centroid"))
         self.organizations: dict[str, list[uuid.UUID]] = {}
         self.postcode_gemeinden: dict[str, m.Gemeinde | None] = {}
+        self.city_gemeinden: dict[str, list[m.Gemeinde]] = {}
 
     def gemeinde_of_postcode(self, code: str) -> m.Gemeinde | None:
-        """The Gemeinde holding the postcode's middle, asked once a postcode (many rows share one)."""
-        if code not in self.postcode_gemeinden:
-            centroid = self.postcodes.get(code)
-            found = m.Gemeinde.objects.containing(centroid).first() if centroid is not None else None
-            self.postcode_gemeinden[code] = found
-        return self.postcode_gemeinden[code]
+        """The Gemeinde holding the postcode's middle; all postcodes asked at once, when the first row needs one."""
+        if not self.postcode_gemeinden:
+            holding = m.Gemeinde.objects.filter(geometry__covers=OuterRef("centroid")).order_by("pk").values("ags")
+            pairs = m.Postcode.objects.annotate(ags=Subquery(holding[:1])).values_list("code", "ags")
+            gemeinden = {g.ags: g for g in m.Gemeinde.objects.defer("geometry")}
+            self.postcode_gemeinden = {code: gemeinden.get(ags) if ags else None for code, ags in pairs}
+        return self.postcode_gemeinden.get(code)
 
     def codes(self, taxonomy: str) -> list[str]:
         return sorted({t.code for (key, _), t in self.terms.items() if key == taxonomy})
+
+    def find_organizations(self, names: Iterable[str]) -> None:
+        """Ask once for every organisation named in a batch of rows (rather than once a name)."""
+        unseen = {name.strip().casefold(): name.strip() for name in names if name.strip()}
+        unseen = {key: name for key, name in unseen.items() if key not in self.organizations}
+        if not unseen:
+            return
+        for key in unseen:
+            self.organizations[key] = []
+        # The same comparison as name__de__iexact (UPPER on both sides), for the whole list at once.
+        matched = RawSQL(
+            "UPPER((name ->> 'de')::text) = ANY(SELECT UPPER(x) FROM unnest(%s::text[]) AS x)",
+            (list(unseen.values()),),
+            output_field=BooleanField(),
+        )
+        found = m.Organization.objects.annotate(matched=matched).filter(matched=True).values_list("id", "name")
+        strays = False
+        for pk, name in found:
+            key = str((name or {}).get(FALLBACK_LANGUAGE, "")).strip().casefold()
+            if key in unseen:
+                self.organizations[key].append(pk)
+            else:
+                strays = True
+        if strays:  # a name PostgreSQL and Python fold differently: those still unmatched are asked one by one
+            for key in unseen:
+                if not self.organizations[key]:
+                    del self.organizations[key]
+
+    def gemeinden_named(self, name: str) -> list[m.Gemeinde]:
+        """At most two Gemeinden of that name (more than one: ambiguous), asked once a name."""
+        if name not in self.city_gemeinden:
+            self.city_gemeinden[name] = list(m.Gemeinde.objects.named(name)[:2])
+        return self.city_gemeinden[name]
 
     def organizations_named(self, name: str) -> list[uuid.UUID]:
         """Organisations whose German name is ``name``, ignoring case (a list: a name may be ambiguous)."""
@@ -532,6 +576,10 @@ class RowChecker:
         self.report = report
 
     def check(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
+        with translation.override("de"):
+            return self.check_row(line, cells)
+
+    def check_row(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
         self.line = line
         self.ok = True
         values: dict[str, Any] = {}
@@ -694,7 +742,7 @@ class RowChecker:
                 values["_place"] = (centroid, m.PointAccuracy.POSTCODE, gemeinde)
                 return
         if isinstance(city, str):
-            found = list(m.Gemeinde.objects.named(city)[:2])
+            found = self.refs.gemeinden_named(city)
             if len(found) == 1:
                 values["_place"] = (representative_point(found[0]), m.PointAccuracy.MUNICIPALITY, found[0])
                 return
@@ -743,6 +791,87 @@ def merge_text(current: dict[str, str] | None, german: Any, translations: dict[s
     return {code: text for code, text in result.items() if text}
 
 
+class Batch:
+    """The records a batch of rows writes to its services' lists and places: first what the services hold now
+    (one query per kind of record), then each row's wishes prepared against it, then one write per kind."""
+
+    KINDS: tuple[type[Any], ...] = (m.Phone, m.Language, m.Attribute, m.ServiceArea, m.Schedule, m.CostOption)
+
+    def __init__(self, writer: Writer, service_ids: list[uuid.UUID]) -> None:
+        self.writer = writer
+        # New services hold nothing yet: only those already in the catalogue are asked about.
+        self.current: dict[type[Any], dict[uuid.UUID, list[Any]]] = {kind: {} for kind in self.KINDS}
+        self.locations: dict[uuid.UUID, m.Location] = {}
+        self.addresses: dict[uuid.UUID, m.Address] = {}
+        self.links: dict[tuple[uuid.UUID, uuid.UUID], m.ServiceAtLocation] = {}
+        if service_ids:
+            for kind in self.KINDS:
+                found = kind._default_manager.filter(service_id__in=service_ids).order_by("pk")
+                if kind is m.Attribute:
+                    found = found.annotate(taxonomy_key=F("taxonomy_term__taxonomy__key"))
+                for record in found:
+                    self.current[kind].setdefault(record.service_id, []).append(record)
+            location_ids = [import_id("location", str(pk)) for pk in service_ids]
+            self.locations = {r.pk: r for r in m.Location.objects.filter(pk__in=location_ids)}
+            address_ids = [import_id("address", str(pk)) for pk in location_ids]
+            self.addresses = {r.pk: r for r in m.Address.objects.filter(pk__in=address_ids)}
+            links = m.ServiceAtLocation.objects.filter(service_id__in=service_ids, location_id__in=location_ids)
+            self.links = {(r.service_id, r.location_id): r for r in links}
+        self.prepared: dict[type[Any], list[tuple[Any, Outcome, list[str]]]] = {}
+        self.deleted: list[Any] = []
+
+    def held(self, kind: type[Any], service: m.Service) -> list[Any]:
+        return self.current[kind].get(service.pk, [])
+
+    def upsert(self, model: type[Any], record: Any, pk: Any, values: dict[str, Any], **checked: Any) -> Any:
+        done = self.writer.prepare(model, record, pk, values, **checked)
+        if done[1] in (Outcome.CREATED, Outcome.CHANGED):
+            self.prepared.setdefault(model, []).append(done)
+        return done
+
+    def sync(
+        self,
+        model: type[Any],
+        current: list[Any],
+        wanted: dict[Any, dict[str, Any]],
+        key_of: Callable[[Any], Any],
+        kind: str,
+        service: m.Service,
+        line: int,
+    ) -> bool:
+        """Make the records in ``current`` what ``wanted`` says (key → values): update, create, delete."""
+        existing: dict[Any, Any] = {}
+        surplus = []
+        for record in current:
+            if key_of(record) in existing:
+                surplus.append(record)
+            else:
+                existing[key_of(record)] = record
+        changed = False
+        for key, values in wanted.items():
+            record = existing.pop(key, None)
+            pk = record.pk if record is not None else import_id(kind, f"{service.pk}/{key}")
+            # The service was just saved and every term, code and AGS checked: the database checks the rest.
+            _, outcome, _ = self.upsert(model, record, pk, values, where=Where(line), validation=Validation.FIELDS)
+            changed |= outcome != Outcome.UNCHANGED
+        for record in [*existing.values(), *surplus]:
+            self.deleted.append(record)
+            changed = True
+        return changed
+
+    def write_order(self) -> Iterator[tuple[type[Any], list[tuple[Any, Outcome, list[str]]]]]:
+        """Deletes first (a new record may take a deleted one's key), then each kind with fresh ids made sure."""
+        for record in self.deleted:
+            self.writer.delete(record)
+        for model, prepared in self.prepared.items():
+            fresh = [record.pk for record, outcome, _ in prepared if outcome == Outcome.CREATED]
+            taken = set(model._default_manager.filter(pk__in=fresh).values_list("pk", flat=True)) if fresh else set()
+            for record, outcome, _changed in prepared:
+                if outcome == Outcome.CREATED and record.pk in taken and model not in (m.Location, m.Address):
+                    record.pk = uuid.uuid4()  # that id went to a record an editor since moved or removed
+            yield model, prepared
+
+
 class SpreadsheetImport:
     """Checks every row first (collecting all problems), then writes the rows that passed."""
 
@@ -771,45 +900,41 @@ class SpreadsheetImport:
             if any(index < len(cells) and cell_text_or_blank(cells[index]) for index in columns)
             or any(cell_text_or_blank(c) for c in cells[len(sheet.headers) :])
         ]
-        checked: list[SheetRow] = []
         first_line: dict[tuple[str, str], int] = {}
         results: dict[int, RowResult] = {}
-        for number, (line, cells) in enumerate(rows, start=1):
-            extra = [c for c in cells[len(sheet.headers) :] if cell_text_or_blank(c)]
-            if extra:
-                self.report.problem(line, None, "mehr Zellen als Spaltenüberschriften")
-            row = checker.check(line, {c.key: cells[i] if i < len(cells) else None for i, c in columns.items()})
-            if row is not None:
-                key = (row.source_key, str(row.values["quell_id"]))
-                if key in first_line:
-                    self.report.problem(
-                        line, "Quell-ID", f"„{key[1]}“ kommt für diese Quelle schon in Zeile {first_line[key]} vor"
-                    )
-                    row = None
+        # Rows are checked and written a batch at a time: every lookup and every write of a batch is one query
+        # per kind of record. Rows of a file with problems are still written (and rolled back at the end), so
+        # the report says what each good row would do.
+        # A small file in smaller batches, so that its progress still shows in about ten steps.
+        size = min(BATCH_ROWS, max(2 * PROGRESS_EVERY, -(-len(rows) // 10)))
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            self.refs.find_organizations(_cell(cells, columns, "organization") for _, cells in batch)
+            checked: list[SheetRow] = []
+            for line, cells in batch:
+                extra = [c for c in cells[len(sheet.headers) :] if cell_text_or_blank(c)]
+                if extra:
+                    self.report.problem(line, None, "mehr Zellen als Spaltenüberschriften")
+                row = checker.check(line, {c.key: cells[i] if i < len(cells) else None for i, c in columns.items()})
+                if row is not None:
+                    key = (row.source_key, str(row.values["quell_id"]))
+                    if key in first_line:
+                        self.report.problem(
+                            line, "Quell-ID", f"„{key[1]}“ kommt für diese Quelle schon in Zeile {first_line[key]} vor"
+                        )
+                        row = None
+                    else:
+                        first_line[key] = line
+                if row is None or extra:
+                    ident, label = _cell(cells, columns, "quell_id")[:100], _cell(cells, columns, "name")[:80]
+                    results[line] = RowResult(line, ident, label, Outcome.REJECTED)
                 else:
-                    first_line[key] = line
-            if row is None or extra:
-                ident, label = _cell(cells, columns, "quell_id")[:100], _cell(cells, columns, "name")[:80]
-                results[line] = RowResult(line, ident, label, Outcome.REJECTED)
-            else:
-                checked.append(row)
-            if number % PROGRESS_EVERY == 0:
-                yield Progress(number, len(rows), "geprüft")
-        yield Progress(len(rows), len(rows), "geprüft")
-        self.writer.savepoint_each = False  # one savepoint a row instead of one a record (pipeline.Writer.save)
-        for number, row in enumerate(checked, start=1):
-            try:
-                with transaction.atomic():
-                    results[row.line] = self.write(row)
-            except Rejected as exc:
-                self.report.problems += exc.problems
-                results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
-            if number % PROGRESS_EVERY == 0:
-                yield Progress(number, len(checked), "verarbeitet")
-        yield Progress(len(checked), len(checked), "verarbeitet")
+                    checked.append(row)
+            yield Progress(start + len(batch), len(rows), "geprüft")
+            if checked:
+                results.update(self.write_batch(checked))
+            yield Progress(start + len(batch), len(rows), "verarbeitet")
         self.report.rows = [results[line] for line in sorted(results)]
-        if self.touched and not self.report.problems:
-            refresh_search_text(self.touched)
 
     def columns(self, sheet: Sheet) -> dict[int, SheetColumn] | None:
         """Column index → column, from the header row; problems for unknown, repeated and missing ones."""
@@ -841,41 +966,102 @@ class SpreadsheetImport:
                 ok = False
         return found if ok else None
 
-    # -- one row --
+    # -- a batch of rows --
 
-    def write(self, row: SheetRow) -> RowResult:
-        values = row.values
-        source = self.source(row)
-        organization_id = self.organization(row, source)
-        service = m.Service.objects.filter(external_source=source.key, external_id=values["quell_id"]).first()
-        pk = service.pk if service else import_id("service", f"{source.key}/{values['quell_id']}")
-        if service is None and m.Service.objects.filter(pk=pk).exists():
-            pk = uuid.uuid4()  # that id went to a service whose Quell-ID an editor since removed
-        service, outcome, changed = self.writer.upsert(
-            m.Service,
-            service,
-            pk,
-            self.service_values(row, service, source, organization_id),
-            where=Where(row.line, columns=SERVICE_COLUMNS),
-            # Every reference and rule a row can break is checked above (ages, the Quell-ID once a file); the
-            # database checks the constraints on save, where a query per constraint per row would cost most.
-            validation=Validation.NOT_CONSTRAINTS,
+    def write_batch(self, rows: list[SheetRow]) -> dict[int, RowResult]:
+        """Write checked rows: their services in one go, then each kind of their records in one go."""
+        results: dict[int, RowResult] = {}
+        ready: list[tuple[SheetRow, m.Source]] = []
+        for row in rows:
+            try:
+                ready.append((row, self.source(row)))
+            except Rejected as exc:
+                self.reject(row, exc, results)
+        organizations = self.organizations(ready, results)
+        ready = [(row, source) for row, source in ready if row.line not in results]
+        wanted = {(source.key, str(row.values["quell_id"])) for row, source in ready}
+        found = m.Service.objects.filter(
+            external_source__in={key for key, _ in wanted}, external_id__in={ident for _, ident in wanted}
         )
-        changes = list(dict.fromkeys(CHANGE_LABELS.get(name, name) for name in changed))
-        provenance = {
-            "source_id": source.pk,
-            "verification_state": service.verification_state,
-            "last_verified_at": service.last_verified_at,
-        }
-        for label, did_change in self.children(row, service, provenance):
-            if did_change and label not in changes:
-                changes.append(label)
-        self.touched.add(service.pk)
-        if outcome == Outcome.CREATED:
-            return RowResult(row.line, values["quell_id"], row.label, Outcome.CREATED)
-        return RowResult(
-            row.line, values["quell_id"], row.label, Outcome.CHANGED if changes else Outcome.UNCHANGED, changes
+        services = {(s.external_source, s.external_id): s for s in found}
+        fresh = {key: import_id("service", f"{key[0]}/{key[1]}") for key in wanted if key not in services}
+        taken = set(m.Service.objects.filter(pk__in=fresh.values()).values_list("pk", flat=True)) if fresh else set()
+        prepared: list[tuple[SheetRow, m.Source, tuple[Any, Outcome, list[str]]]] = []
+        for row, source in ready:
+            key = (source.key, str(row.values["quell_id"]))
+            service = services.get(key)
+            pk = service.pk if service else fresh[key]
+            if service is None and pk in taken:
+                pk = uuid.uuid4()  # that id went to a service whose Quell-ID an editor since removed
+            values = self.service_values(row, service, source, organizations[row.line])
+            try:
+                # Every reference and rule a row can break is checked above (ages, the Quell-ID once a file,
+                # the organisation, source and terms it names); the database checks the constraints on save.
+                done = self.writer.prepare(
+                    m.Service,
+                    service,
+                    pk,
+                    values,
+                    where=Where(row.line, columns=SERVICE_COLUMNS),
+                    validation=Validation.FIELDS,
+                )
+            except Rejected as exc:
+                self.reject(row, exc, results)
+                continue
+            prepared.append((row, source, done))
+        if not self.save(m.Service, [done for _, _, done in prepared], rows, results):
+            return results
+        batch = Batch(
+            self.writer, [service.pk for _, _, (service, outcome, _) in prepared if outcome != Outcome.CREATED]
         )
+        for row, source, (service, outcome, changed) in prepared:
+            changes = list(dict.fromkeys(CHANGE_LABELS.get(name, name) for name in changed))
+            provenance = {
+                "source_id": source.pk,
+                "verification_state": service.verification_state,
+                "last_verified_at": service.last_verified_at,
+            }
+            try:
+                for label, did_change in self.children(row, service, provenance, batch):
+                    if did_change and label not in changes:
+                        changes.append(label)
+            except Rejected as exc:
+                self.reject(row, exc, results)
+                continue
+            if outcome == Outcome.CREATED:
+                results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.CREATED)
+            else:
+                changed_outcome = Outcome.CHANGED if changes else Outcome.UNCHANGED
+                results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, changed_outcome, changes)
+        for model, done_list in batch.write_order():
+            if not self.save(model, done_list, rows, results):
+                return results
+        if not self.report.problems:
+            refresh_search_text(service.pk for _, _, (service, _, _) in prepared)
+        return results
+
+    def reject(self, row: SheetRow, exc: Rejected, results: dict[int, RowResult]) -> None:
+        self.report.problems += exc.problems
+        results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
+
+    def save(
+        self,
+        model: type[Any],
+        prepared: list[tuple[Any, Outcome, list[str]]],
+        rows: list[SheetRow],
+        results: dict[int, RowResult],
+    ) -> bool:
+        """Write one kind of record of a batch; when the database refuses them, the batch's rows are rejected."""
+        lines = f"Zeilen {rows[0].line}–{rows[-1].line}" if len(rows) > 1 else f"Zeile {rows[0].line}"
+        try:
+            self.writer.save_many(model, prepared, where=Where(rows[0].line))
+        except Rejected as exc:
+            # One statement writes the batch, so the database cannot say which row broke its rule.
+            self.report.problems += [Problem(p.line, p.column, f"{lines}: {p.message}", p.file) for p in exc.problems]
+            for row in rows:
+                results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
+            return False
+        return True
 
     def source(self, row: SheetRow) -> m.Source:
         key = row.source_key
@@ -894,23 +1080,41 @@ class SpreadsheetImport:
                     source.full_clean()
                 except ValidationError as exc:
                     raise Rejected([Problem(row.line, "Quelle", " ".join(exc.messages))]) from exc
-                source.save()
+                with transaction.atomic():
+                    source.save()
                 self.report.count(m.Source, Outcome.CREATED)
             self.sources[key] = source
         return self.sources[key]
 
-    def organization(self, row: SheetRow, source: m.Source) -> uuid.UUID:
-        name = row.values["organization"]
-        found = self.refs.organizations_named(name)
-        if found:
-            return found[0]
-        pk = import_id("organization", m.fold_name(name))
-        record = m.Organization.objects.filter(pk=pk).first()
-        values = {"name": {FALLBACK_LANGUAGE: name}, "source_id": source.pk}
-        if record is None:
-            self.writer.upsert(m.Organization, None, pk, values, where=Where(row.line, columns={"name": "Träger"}))
-        found.append(pk)
-        return pk
+    def organizations(
+        self, ready: list[tuple[SheetRow, m.Source]], results: dict[int, RowResult]
+    ) -> dict[int, uuid.UUID]:
+        """Line → the organisation each row names; organisations not yet in the catalogue are created at once."""
+        chosen: dict[int, uuid.UUID] = {}
+        missing: dict[uuid.UUID, tuple[SheetRow, dict[str, Any]]] = {}
+        for row, source in ready:
+            name = row.values["organization"]
+            found = self.refs.organizations_named(name)
+            pk = found[0] if found else import_id("organization", m.fold_name(name))
+            if not found:
+                missing.setdefault(pk, (row, {"name": {FALLBACK_LANGUAGE: name}, "source_id": source.pk}))
+            chosen[row.line] = pk
+        existing = set(m.Organization.objects.filter(pk__in=missing).values_list("pk", flat=True)) if missing else set()
+        prepared = []
+        for pk, (row, values) in missing.items():
+            self.refs.organizations_named(row.values["organization"]).append(pk)
+            if pk in existing:
+                continue
+            try:
+                where = Where(row.line, columns={"name": "Träger"})
+                prepared.append(
+                    self.writer.prepare(m.Organization, None, pk, values, where=where, validation=Validation.FIELDS)
+                )
+            except Rejected as exc:
+                self.reject(row, exc, results)
+        if prepared:
+            self.save(m.Organization, prepared, [row for row, _ in ready], results)
+        return chosen
 
     def service_values(
         self, row: SheetRow, service: m.Service | None, source: m.Source, organization_id: uuid.UUID
@@ -945,7 +1149,9 @@ class SpreadsheetImport:
                 values.update(verification_state=m.VerificationState.VERIFIED, last_verified_at=when)
         return values
 
-    def children(self, row: SheetRow, service: m.Service, provenance: dict[str, Any]) -> Iterator[tuple[str, bool]]:
+    def children(
+        self, row: SheetRow, service: m.Service, provenance: dict[str, Any], batch: Batch
+    ) -> Iterator[tuple[str, bool]]:
         """Bring the service's lists up to the row; yields (column, whether anything changed)."""
         given, line = row.values, row.line
         base = {"service_id": service.pk, **provenance}
@@ -963,26 +1169,28 @@ class SpreadsheetImport:
             }
             yield (
                 "Telefon",
-                self.sync(m.Phone, service.phones.all(), wanted, lambda r: r.number, "phone", service, line),
+                batch.sync(m.Phone, batch.held(m.Phone, service), wanted, lambda r: r.number, "phone", service, line),
             )
         if "languages" in given:
             codes = [] if given["languages"] == CLEAR else given["languages"]
             wanted = {code: {**base, "code": code} for code in codes}
             yield (
                 "Sprachen",
-                self.sync(m.Language, service.languages.all(), wanted, lambda r: r.code, "language", service, line),
+                batch.sync(
+                    m.Language, batch.held(m.Language, service), wanted, lambda r: r.code, "language", service, line
+                ),
             )
         for taxonomy, label in TAXONOMY_COLUMNS.items():
             if taxonomy in given:
                 terms = [] if given[taxonomy] == CLEAR else given[taxonomy]
                 wanted = {term.pk: {**base, "taxonomy_term_id": term.pk} for term in terms}
-                current = m.Attribute.objects.filter(service=service, taxonomy_term__taxonomy__key=taxonomy)
+                current = [a for a in batch.held(m.Attribute, service) if a.taxonomy_key == taxonomy]
                 yield (
                     label,
-                    self.sync(m.Attribute, current, wanted, lambda r: r.taxonomy_term_id, "attribute", service, line),
+                    batch.sync(m.Attribute, current, wanted, lambda r: r.taxonomy_term_id, "attribute", service, line),
                 )
         if "areas" in given or "excluded_areas" in given:
-            yield "Zuständig für", self.areas(given, service, base, line)
+            yield "Zuständig für", self.areas(given, service, base, line, batch)
         if "hours" in given:
             slots = [] if given["hours"] == CLEAR else given["hours"]
             # How to come: what the cell says after the times, else the "Zugang" column, else as it is.
@@ -997,10 +1205,10 @@ class SpreadsheetImport:
                 }
                 for s in slots
             }
-            slots_now = service.schedules.filter(is_closed=False)
+            slots_now = [s for s in batch.held(m.Schedule, service) if not s.is_closed]
             yield (
                 "Öffnungszeiten",
-                self.sync(
+                batch.sync(
                     m.Schedule,
                     slots_now,
                     wanted,
@@ -1013,51 +1221,14 @@ class SpreadsheetImport:
         if "free" in given:
             free = given["free"] is True
             wanted = {Decimal(0): {**base, "amount": Decimal(0)}} if free else {}
-            free_now = service.cost_options.filter(amount=0)
-            yield "Kostenlos", self.sync(m.CostOption, free_now, wanted, lambda r: r.amount, "cost", service, line)
+            free_now = [c for c in batch.held(m.CostOption, service) if c.amount == 0]
+            yield "Kostenlos", batch.sync(m.CostOption, free_now, wanted, lambda r: r.amount, "cost", service, line)
         if "_place" in given:
-            yield "Standort", self.place(given, service, provenance, line)
+            yield "Standort", self.place(given, service, provenance, line, batch)
 
-    def sync(
-        self,
-        model: type[Any],
-        current: Any,
-        wanted: dict[Any, dict[str, Any]],
-        key_of: Callable[[Any], Any],
-        kind: str,
-        service: m.Service,
-        line: int,
-    ) -> bool:
-        """Make the records in ``current`` what ``wanted`` says (key → values): update, create, delete."""
-        existing: dict[Any, Any] = {}
-        surplus = []
-        for record in current:
-            if key_of(record) in existing:
-                surplus.append(record)
-            else:
-                existing[key_of(record)] = record
-        changed = False
-        # The ids a new record would take, asked once for the whole list rather than once a record.
-        fresh = {key: import_id(kind, f"{service.pk}/{key}") for key in wanted if key not in existing}
-        taken = set(model._default_manager.filter(pk__in=fresh.values()).values_list("pk", flat=True)) if fresh else ()
-        for key, values in wanted.items():
-            record = existing.pop(key, None)
-            pk = record.pk if record is not None else fresh[key]
-            if record is None and pk in taken:
-                pk = uuid.uuid4()
-            # The service was just saved and every term, code and AGS checked: the database checks the rest.
-            _, outcome, _ = self.writer.upsert(
-                model, record, pk, values, where=Where(line), validation=Validation.FIELDS
-            )
-            changed |= outcome != Outcome.UNCHANGED
-        for record in [*existing.values(), *surplus]:
-            self.writer.delete(record)
-            changed = True
-        return changed
-
-    def areas(self, given: dict[str, Any], service: m.Service, base: dict[str, Any], line: int) -> bool:
+    def areas(self, given: dict[str, Any], service: m.Service, base: dict[str, Any], line: int, batch: Batch) -> bool:
         """The service's areas: a given column replaces its kind (including or excluding), the other stays."""
-        current = list(service.service_areas.all())
+        current = batch.held(m.ServiceArea, service)
         kinds = ((False, "areas"), (True, "excluded_areas"))
         wanted: dict[str, dict[str, Any]] = {}
         for excludes, key in kinds:  # what the row leaves alone first …
@@ -1068,13 +1239,15 @@ class SpreadsheetImport:
         for excludes, key in kinds:  # … then what it says, which wins
             for ags in [] if key not in given or given[key] == CLEAR else given[key]:
                 wanted[ags] = {**base, "ags": ags, "excludes": excludes, "name": self.refs.areas.get(ags, "")[:200]}
-        return self.sync(m.ServiceArea, current, wanted, lambda r: r.ags, "service-area", service, line)
+        return batch.sync(m.ServiceArea, current, wanted, lambda r: r.ags, "service-area", service, line)
 
-    def place(self, given: dict[str, Any], service: m.Service, provenance: dict[str, Any], line: int) -> bool:
+    def place(
+        self, given: dict[str, Any], service: m.Service, provenance: dict[str, Any], line: int, batch: Batch
+    ) -> bool:
         """The row's place: a location (with its address) of the service, created once and then kept up to date."""
         point, accuracy, gemeinde = given["_place"]
         pk = import_id("location", str(service.pk))
-        location = m.Location.objects.filter(pk=pk).first()
+        location = batch.locations.get(pk)
         name = given.get("location_name", CLEAR)
         values = {
             "organization_id": service.organization_id,
@@ -1087,7 +1260,7 @@ class SpreadsheetImport:
         }
         # What the row's place refers to (service, Gemeinde, location) exists: the database checks the rest.
         checked: dict[str, Any] = {"where": Where(line, columns=_PLACE_COLUMNS), "validation": Validation.FIELDS}
-        location, outcome, _ = self.writer.upsert(m.Location, location, pk, values, **checked)
+        location, outcome, _ = batch.upsert(m.Location, location, pk, values, **checked)
         changed = outcome != Outcome.UNCHANGED
         address_pk = import_id("address", str(pk))
         address_values = {
@@ -1097,13 +1270,13 @@ class SpreadsheetImport:
             "city": given.get("city") if given.get("city") not in (None, CLEAR) else gemeinde.name,
             **provenance,
         }
-        address = m.Address.objects.filter(pk=address_pk).first()
-        _, outcome, _ = self.writer.upsert(m.Address, address, address_pk, address_values, **checked)
+        address = batch.addresses.get(address_pk)
+        _, outcome, _ = batch.upsert(m.Address, address, address_pk, address_values, **checked)
         changed |= outcome != Outcome.UNCHANGED
-        link = m.ServiceAtLocation.objects.filter(service=service, location_id=pk).first()
+        link = batch.links.get((service.pk, pk))
         link_pk = link.pk if link else import_id("service-at-location", f"{service.pk}/{pk}")
         link_values = {"service_id": service.pk, "location_id": pk, **provenance}
-        _, outcome, _ = self.writer.upsert(m.ServiceAtLocation, link, link_pk, link_values, **checked)
+        _, outcome, _ = batch.upsert(m.ServiceAtLocation, link, link_pk, link_values, **checked)
         return changed or outcome != Outcome.UNCHANGED
 
 
