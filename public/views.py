@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -34,7 +35,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from directory import hours
-from directory.cache import cache_available, cached_page, shareable, while_unchanged
+from directory.cache import cache_available, cached_page, shareable
 from directory.filters import YES_NO_FILTERS, languages_named
 from directory.middleware import RejectedInput
 from directory.models import (
@@ -45,13 +46,10 @@ from directory.models import (
     Location,
     Organization,
     Service,
-    ServiceArea,
-    ServiceAtLocation,
     ServiceQuerySet,
     TaxonomyTerm,
     ags_levels,
     record_by_id,
-    responsible_condition,
 )
 from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
@@ -314,15 +312,9 @@ def search(request: HttpRequest) -> HttpResponse:
     ui_languages = [code for code, _name in settings.LANGUAGES]
     named_languages, text_without_languages = languages_named(params.q)
     counted_languages = list(dict.fromkeys(ui_languages + named_languages))
-    if ags is not None:
-        # Counted over every service of the area: the same for every search there until the catalogue changes.
-        stated = while_unchanged(
-            f"facts-stated|{ags}|{','.join(counted_languages)}",
-            lambda: services_in_area(ags).facts_stated(counted_languages),
-        )
-    else:
-        # Without a place the area is all of NRW, too many to count per fact: the services found are counted.
-        stated = Service.objects.filter(pk__in=found_ids).facts_stated(counted_languages)
+    stated = Service.objects.filter(pk__in=counted_services(params, found_ids, point=point, ags=ags)).facts_stated(
+        counted_languages
+    )
     if not cards and params.q and not errors:
         count_unmet_search(text=params.q, language=request.LANGUAGE_CODE, place=place)
     context = {
@@ -344,7 +336,6 @@ def search(request: HttpRequest) -> HttpResponse:
         "responsible_first": ags is not None,
         "more_results": more,
         "max_results": MAX_RESULTS,
-        "counted_in_area": ags is not None,
         "postcode_given": ascii_digits(param(request, "plz").replace(" ", "")),
     }
     if not page.paginator.count:
@@ -355,21 +346,21 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "public/search.html", context)
 
 
-def services_in_area(ags: str | None) -> ServiceQuerySet:
-    """The published services of the chosen area: those responsible for the place or placed in its Kreis;
-    without a place, all of NRW. What the filters' numbers count."""
-    services = Service.objects.published()
-    if ags is None:
-        return services
-    in_kreis = Location.objects.filter(service_at_locations__service=OuterRef("pk"), gemeinde__kreis_id=ags[:5])
-    # Found by index first (the service areas' codes, the places' Gemeinden), so the rule below is
-    # checked for the few hundred services of the area and not for the whole catalogue.
-    maybe = (
-        ServiceArea.objects.filter(ags__in=ags_levels(ags), excludes=False)
-        .values("service_id")
-        .union(ServiceAtLocation.objects.filter(location__gemeinde__kreis_id=ags[:5]).values("service_id"), all=True)
-    )
-    return services.filter(pk__in=maybe).filter(responsible_condition(ags) | Q(Exists(in_kreis)))
+def counted_services(params: SearchParams, found_ids: list[Any], *, point: Point | None, ags: str | None) -> list[Any]:
+    """The services the filters' numbers count: those found (at most MAX_RESULTS, chosen by index).
+
+    Never a whole area: counting each fact over every service of a city takes up to a second at 100,000
+    services, and the numbers would say nothing about what was searched for. When nothing is found and a
+    yes/no or language filter is chosen, those that the same search finds without these filters (one more
+    bounded search): "no service here has recorded it" is then said of what the words and the place find.
+    """
+    named, text = languages_named(params.q)
+    if found_ids or not (
+        params.language or named or any(getattr(params, name) for name in ("open_now", *YES_NO_FILTERS))
+    ):
+        return found_ids
+    unfiltered = replace(params, q=text, language=None, open_now=False, free=False, walk_in=False, barrier_free=False)
+    return list(search_services(unfiltered, point=point, ags=ags).values_list("pk", flat=True)[:MAX_RESULTS])
 
 
 # The yes/no filters as the form offers them: the parameter, its label and the fact it asks for

@@ -455,8 +455,8 @@ def test_with_a_place_the_responsible_services_come_first(jobcenters):
 def test_responsible_first_is_still_one_query(django_assert_num_queries, jobcenters):
     place = resolve_place(q="Solingen")
     params, _ = parse_search_params(QueryDict("q=Jobcenter&need=work&free=1"))
-    # As above, and who may be responsible (the service areas' ids); then the services in one SELECT.
-    with django_assert_num_queries(4):
+    # As above (the dictionary, the terms the text says); who may be responsible is a subquery of the one SELECT.
+    with django_assert_num_queries(3):
         list(search_services(params, point=place.point, ags=place.ags)[:20])
 
 
