@@ -9,8 +9,6 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 import directory.cache
 from directory import throttle
@@ -130,13 +128,3 @@ def test_derived_figures_are_kept_until_the_catalogue_changes():
     assert directory.cache.while_unchanged("another figure", count) == 2
     directory.cache.catalogue_changed()
     assert directory.cache.while_unchanged("figure", count) == 3  # the catalogue changed: computed afresh
-
-
-@pytest.mark.django_db
-def test_the_search_counts_an_areas_stated_facts_once_per_catalogue_version(client):
-    factories.office(name="Quellberatung Zählung", postcode="45127")
-    first = client.get("/de/search/", {"q": "Quellberatung", "plz": "45127"})
-    assert first.status_code == 200
-    with CaptureQueriesContext(connection) as again:
-        assert client.get("/de/search/", {"q": "Zählung", "plz": "45127"}).status_code == 200
-    assert not any("COUNT(" in q["sql"] and "language_" in q["sql"].lower() for q in again.captured_queries)
