@@ -210,7 +210,7 @@ def test_the_wait_doubles_with_each_further_failure_up_to_five_minutes(client, c
     assert waits == [15, 30, 60, 120, 240, 300, 300, 300]
 
 
-def test_guessing_from_twenty_addresses_gets_few_passwords_checked(client, carol, settings):
+def test_guessing_from_twenty_addresses_gets_few_passwords_checked(fast_passwords, client, carol, settings):
     # 120 sign-ins hash 120 passwords: on a busy machine that outlasts the first wait (15 s), so the waits are
     # made long enough that the loop cannot outrun them; what is tested is the counting, not the clock.
     settings.WEGWEISER_LOGIN_DELAY = 600
