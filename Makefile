@@ -57,9 +57,11 @@ lint: .secret_key
 typecheck: .secret_key
 	.venv/bin/mypy .
 
+# Two processes (pytest-xdist), one per core, each with its own test database; a test file stays on one process
+# (its module fixtures are built once). Much of a test's time is waiting on PostgreSQL or Chromium.
 pytest: .secret_key
 	$(PY) manage.py collectstatic --noinput -v0
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2 --dist loadfile
 
 # The whole suite at depth: every property draws 300 examples (make test draws a few, see tests/conftest.py),
 # and the export round trip runs on the whole shipped catalogue, not only on a small one of its own.
