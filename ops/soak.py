@@ -42,8 +42,11 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgis://postgres@127.0.0.1:5432
 ENV = {
     **os.environ,
     "DJANGO_DEBUG": "0",
-    # One client sends all the traffic: the API's per-client limit would answer most of it with 429.
+    # One client sends all the traffic: the per-client limits (API, search, PDF slip) would answer most of it
+    # with 429. The soak measures errors and memory, not the throttles (tests/test_throttles.py does).
     "WEGWEISER_HSDS_RATE_LIMIT_PER_MINUTE": "0",
+    "WEGWEISER_SEARCH_RATE_LIMIT_PER_MINUTE": "0",
+    "WEGWEISER_SLIP_PDF_RATE_LIMIT_PER_MINUTE": "0",
 }
 
 LUA = r"""
