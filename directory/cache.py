@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,6 +23,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from directory.logs import AtMostEvery
+
 logger = logging.getLogger(__name__)
 
 # After a failure the process leaves Redis alone this long (seconds), then tries again.
@@ -33,17 +34,12 @@ LOG_EVERY = 60.0
 
 _T = TypeVar("_T")
 _Response = TypeVar("_Response", bound=HttpResponseBase)
-_log_lock = threading.Lock()
-_last_logged = 0.0
+_unavailable_logged = AtMostEvery(LOG_EVERY)
 
 
 def _log_unavailable(exc: Exception) -> None:
-    global _last_logged
-    with _log_lock:
-        now = time.monotonic()
-        if _last_logged and now - _last_logged < LOG_EVERY:
-            return
-        _last_logged = now
+    if not _unavailable_logged.due():
+        return
     logger.warning("shared cache unavailable, answering without it: %s", exc)
 
 

@@ -10,6 +10,8 @@ the path; an exception's traceback (a 500) stays, it names the code, not the vis
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from http import HTTPStatus
 
 # Logged elsewhere, at most once a minute.
@@ -34,3 +36,21 @@ class RequestLogFilter(logging.Filter):
         # Handlers that format the request (e.g. AdminEmailHandler) would put the path and query back.
         record.request = None
         return True
+
+
+class AtMostEvery:
+    """A per-process gate for floods of one log line (an unreachable cache, a lost database): ``due()`` is true
+    at the first call and then at most once every ``seconds``, whichever thread asks."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def due(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._last and now - self._last < self.seconds:
+                return False
+            self._last = now
+            return True

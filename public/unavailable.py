@@ -10,8 +10,6 @@ request. Pages already in the shared cache keep being served from it meanwhile.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -20,12 +18,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from directory.logs import AtMostEvery
+
 logger = logging.getLogger(__name__)
 
 # At most one log line per process in this many seconds while the database is down, not one per request.
 LOG_EVERY = 60.0
-_log_lock = threading.Lock()
-_last_logged = 0.0
+_logged = AtMostEvery(LOG_EVERY)
 
 
 def database_unavailable(exc: BaseException | None) -> bool:
@@ -34,12 +33,8 @@ def database_unavailable(exc: BaseException | None) -> bool:
 
 
 def _log(exc: BaseException) -> None:
-    global _last_logged
-    with _log_lock:
-        now = time.monotonic()
-        if _last_logged and now - _last_logged < LOG_EVERY:
-            return
-        _last_logged = now
+    if not _logged.due():
+        return
     # The exception's class and first line (e.g. "connection refused"), no request detail.
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     logger.error("database unavailable, answering 503: %s: %s", type(exc).__name__, first_line)
