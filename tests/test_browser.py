@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 from pypdf import PdfReader
 
@@ -55,17 +55,22 @@ def free_port() -> int:
 def site_url(django_db_setup, django_db_blocker) -> Iterator[str]:
     with django_db_blocker.unblock():
         database = connection.settings_dict["NAME"]
-    # Static files are served by WhiteNoise from STATIC_ROOT with hashed names, as in production.
-    call_command("collectstatic", interactive=False, verbosity=0)
+    # Static files are served by WhiteNoise from STATIC_ROOT with hashed names, as in production: collected into
+    # a folder of this run's own, as the other test process's WhiteNoise reads the shared one meanwhile.
+    static_root = tempfile.mkdtemp(prefix="wegweiser-static-")
     port = free_port()
     env = {
         **os.environ,
+        "DJANGO_STATIC_ROOT": static_root,
         "DATABASE_URL": f"postgis://postgres@127.0.0.1:5432/{database}",
         "DJANGO_DEBUG": "0",
         # One browser asks for many pages in a minute; the per-client limits are tested in tests/test_throttles.py.
         "WEGWEISER_SEARCH_RATE_LIMIT_PER_MINUTE": "0",
         "WEGWEISER_SLIP_PDF_RATE_LIMIT_PER_MINUTE": "0",
     }
+    subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=settings.BASE_DIR, env=env, check=True
+    )
     server = subprocess.Popen(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=settings.BASE_DIR,
@@ -86,6 +91,7 @@ def site_url(django_db_setup, django_db_blocker) -> Iterator[str]:
     yield url
     server.terminate()
     server.wait(10)
+    shutil.rmtree(static_root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
