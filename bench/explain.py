@@ -3,11 +3,14 @@
 
 Each input URL is requested once through Django's test client with CaptureQueriesContext; every captured
 SELECT is explained with EXPLAIN (ANALYZE, FORMAT JSON), and the slowest of them is the request's main SQL.
-Prints one JSON line: scenario → {median_ms, inputs, queries_median}.
+Each answer's body is also gzipped (level 6, as a web server or CDN would send it): the page weight, median and
+largest, against the target of 14 KB a page (a page that fits the first round trips of a slow mobile link).
+Prints one JSON line: scenario → {median_ms, inputs, queries_median, gzip_kb_median, gzip_kb_max}.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import statistics
@@ -41,6 +44,7 @@ def main(path: str) -> None:
         times: list[float] = []
         counts: list[int] = []
         walls: list[float] = []
+        weights: list[int] = []
         slowest_sql: tuple[float, str] = (0.0, "")
         started = time.monotonic()
         for url in (urls * INPUTS)[:INPUTS]:
@@ -48,8 +52,10 @@ def main(path: str) -> None:
                 break
             began = time.monotonic()
             with CaptureQueriesContext(connection) as captured:
-                client.get(url)
+                response = client.get(url)
             walls.append((time.monotonic() - began) * 1000)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            weights.append(len(gzip.compress(body, 6)))
             counts.append(len(captured.captured_queries))
             slowest = 0.0
             with connection.cursor() as cursor:
@@ -70,6 +76,8 @@ def main(path: str) -> None:
             "inputs": len(times),
             "request_median_ms": round(statistics.median(walls), 1),
             "queries_median": int(statistics.median(counts)),
+            "gzip_kb_median": round(statistics.median(weights) / 1024, 1),
+            "gzip_kb_max": round(max(weights) / 1024, 1),
             "slowest_ms": round(slowest_sql[0], 2),
             "slowest_sql_start": slowest_sql[1],
         }

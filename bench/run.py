@@ -298,20 +298,21 @@ def write_docs(results: dict[str, Any]) -> None:
         f"load average when it began {load} (the machine is shared: other work skews the figures).",
         "",
         "| scenario | req/s | share of `/healthz` | p50 ms | p95 ms | p99 ms | errors | SQL median ms | "
-        "one request alone, median ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "one request alone, median ms | gzip KB median / max |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in results["scenarios"].items():
         sql_row = results.get("sql", {}).get(name, {})
         sql_ms = f"{sql_row['median_ms']} ({sql_row['inputs']} inputs)" if sql_row else ""
         single = sql_row.get("request_median_ms", "") if sql_row else ""
+        weight = f"{sql_row['gzip_kb_median']} / {sql_row['gzip_kb_max']}" if "gzip_kb_max" in sql_row else ""
 
         def ms(value: float | None) -> str:
             return f"> {seconds * 1000} (none answered)" if value is None else str(value)
 
         lines.append(
             f"| {name} | {row['req_per_s']} | {row['share_of_floor']:.2f} | {ms(row['p50_ms'])} | "
-            f"{ms(row['p95_ms'])} | {ms(row['p99_ms'])} | {row['errors']} | {sql_ms} | {single} |"
+            f"{ms(row['p95_ms'])} | {ms(row['p99_ms'])} | {row['errors']} | {sql_ms} | {single} | {weight} |"
         )
     if results.get("import"):
         imp = results["import"]
