@@ -94,10 +94,19 @@ class SharedRedisCache(RedisCache):
 
         return self._guard(run, None)
 
-    def peek(self, key: str) -> int | None:
-        """The counter ``key`` (0 when there is none), or None when the cache is unavailable."""
+    def peek(self, key: str) -> tuple[int, int] | None:
+        """The counter ``key`` (0 when there is none) and the seconds until it expires, or None when the cache
+        is unavailable."""
         made = self.make_and_validate_key(key)
-        return self._guard(lambda: int(self._client.get(made, 0)), None)
+
+        def run() -> tuple[int, int]:
+            pipe = self._client.get_client(made).pipeline(transaction=False)
+            pipe.get(made)
+            pipe.ttl(made)
+            value, ttl = pipe.execute()
+            return int(value or 0), max(int(ttl), 0)
+
+        return self._guard(run, None)
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return self._guard(lambda: super(SharedRedisCache, self).add(key, value, timeout, version), False)
