@@ -236,6 +236,11 @@ SCHEMAS: JSON = {
         "properties": {
             "error": {"type": "string", "description": "What went wrong, naming the parameter if one did."},
             "parameter": {"type": "string", "description": "The query parameter that was not accepted."},
+            "retry_after": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "With 429: seconds until the client may ask again (the same as Retry-After).",
+            },
         },
     },
     "LanguageFallback": {

@@ -101,10 +101,15 @@ class NotFound(ApiError):
     status = 404
 
 
-def error_response(status: int, message: str, parameter: str | None = None) -> JsonResponse:
-    body: dict[str, str] = {"error": message}
+def error_response(
+    status: int, message: str, parameter: str | None = None, *, retry_after: int | None = None
+) -> JsonResponse:
+    body: dict[str, str | int] = {"error": message}
     if parameter:
         body["parameter"] = parameter
+    if retry_after is not None:
+        # The same number as the Retry-After header, for clients that read only the body.
+        body["retry_after"] = retry_after
     return JsonResponse(body, status=status, json_dumps_params=COMPACT)
 
 
@@ -179,7 +184,9 @@ def api_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
             response["Allow"] = ALLOWED_METHODS
         elif (wait := rate_limit_wait(request)) is not None:
             limit = getattr(settings, "HSDS_RATE_LIMIT_PER_MINUTE", 600)
-            response = error_response(429, f"rate limit of {limit} requests per minute exceeded; retry in {wait} s")
+            response = error_response(
+                429, f"rate limit of {limit} requests per minute exceeded; retry in {wait} s", retry_after=wait
+            )
             response["Retry-After"] = str(wait)
             response["Cache-Control"] = "no-store"
         else:

@@ -19,16 +19,19 @@ import platform
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a file (`make bench`): the repository's root on the path, for the serving module the soak and the
+# fault drill share (gunicorn as `make run` starts it, wrk).
+sys.path.insert(0, str(ROOT))
+from ops import serving  # noqa: E402
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 DB = os.environ.get("BENCH_DB", "wegweiser_bench")
 SERVICES = int(os.environ.get("BENCH_SERVICES", "100000"))
@@ -158,52 +161,16 @@ def scenario_urls() -> dict[str, list[str]]:
     }
 
 
-LUA = r"""
-local urls = {}
-for line in io.lines(os.getenv("BENCH_URLS")) do urls[#urls + 1] = line end
-math.randomseed(os.time())
-request = function() return wrk.format("GET", urls[math.random(#urls)]) end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests":%d,"seconds":%f,"p50_ms":%f,"p95_ms":%f,"p99_ms":%f,"socket_errors":%d,"status_errors":%d}\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
-    latency:percentile(99) / 1e3, e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-
-
-def wrk(url_file: Path, seconds: int) -> str:
-    """One wrk run over the URLs of a file, each request a random one of them; its output."""
-    return subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(OUT / "random_url.lua"),
-            f"http://127.0.0.1:{PORT}",
-        ],
-        env={**ENV, "BENCH_URLS": str(url_file)},
-        check=True,
-        text=True,
-        capture_output=True,
-    ).stdout
-
-
 def drive(name: str, urls: list[str]) -> dict[str, Any]:
     url_file = OUT / f"{name}.urls"
     url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+
+    def wrk(seconds: int) -> dict[str, Any]:
+        return serving.run_wrk(PORT, url_file, seconds=seconds, connections=CONNECTIONS, timeout=10, env=ENV)
+
     if WARMUP:
-        wrk(url_file, WARMUP)  # not measured: the first requests of fresh workers pay for imports and caches
-    out = wrk(url_file, DURATION)
-    match = re.search(r"BENCH_JSON (\{.*\})", out)
-    if not match:
-        raise SystemExit(f"wrk gave no summary for {name}:\n{out}")
-    raw = json.loads(match.group(1))
+        wrk(WARMUP)  # not measured: the first requests of fresh workers pay for imports and caches
+    raw = wrk(DURATION)
     done = raw["requests"] > 0
     return {
         "req_per_s": round(raw["requests"] / raw["seconds"], 1),
@@ -216,45 +183,6 @@ def drive(name: str, urls: list[str]) -> dict[str, Any]:
         "socket_errors_incl_timeouts": raw["socket_errors"],
         "status_errors": raw["status_errors"],
     }
-
-
-def start_gunicorn() -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "3",
-            "--limit-request-line",
-            "8190",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=ENV,
-        start_new_session=True,  # its own process group, so that stop() can end its busy workers too
-    )
-    for _ in range(60):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer /healthz")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        # Its workers are still busy with requests wrk has given up on: end the whole group (this server only).
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def machine() -> dict[str, Any]:
@@ -339,7 +267,6 @@ def main() -> int:
         return 0
     # Other work on the machine skews every figure: the load average before the run began says how much.
     load_at_start = list(os.getloadavg())
-    (OUT / "random_url.lua").write_text(LUA, encoding="utf-8")
     results: dict[str, Any] = {
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "seed": SEED,
@@ -360,13 +287,13 @@ def main() -> int:
     measured: dict[str, Any] = {}
     for name, urls in scenarios.items():
         # Fresh workers per scenario: requests a slow scenario left queued must not be billed to the next one.
-        server = start_gunicorn()
+        server = serving.start_gunicorn(PORT, ENV)
         try:
             log(f"driving {name} ...")
             measured[name] = drive(name, urls)
             log(f"  {measured[name]}")
         finally:
-            stop(server)
+            serving.stop(server, grace=5)
     floor = measured["healthz"]
     for row in measured.values():
         row["share_of_floor"] = round(row["req_per_s"] / floor["req_per_s"], 3) if floor["req_per_s"] else 0.0

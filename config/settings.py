@@ -167,9 +167,16 @@ if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
 # A database that does not answer within this many seconds makes pages answer 503 "try again shortly"
 # (public/unavailable.py) instead of hanging; the health check above reconnects once it is back.
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2)
+# A statement of a served request that runs longer than this many seconds is cancelled by PostgreSQL, and the
+# page answers the same 503 "try again shortly" as for an unreachable database, instead of holding a worker
+# while a lock (a migration, a REINDEX) or an overloaded server stalls it: the connect timeout only covers
+# connecting. Only in the web server (config/wsgi.py sets WEGWEISER_SERVING): manage.py's commands — imports,
+# exports, migrations, load_data, the import worker — run without a limit. 0 turns it off.
+SERVING = env_bool("WEGWEISER_SERVING", False)
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 5) if SERVING else 0
 # No JIT compilation: the site's queries are short index lookups, and PostgreSQL's JIT, switched on by the
 # planner's cost estimate for a large catalogue, added 0.6–1.3 s to queries that run in milliseconds.
-DATABASE_SESSION_OPTIONS = "-c jit=off"
+DATABASE_SESSION_OPTIONS = f"-c jit=off -c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}"
 DATABASES["default"]["OPTIONS"] = {
     **DATABASES["default"].get("OPTIONS", {}),
     "connect_timeout": DATABASE_CONNECT_TIMEOUT,

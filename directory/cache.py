@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -94,10 +95,19 @@ class SharedRedisCache(RedisCache):
 
         return self._guard(run, None)
 
-    def peek(self, key: str) -> int | None:
-        """The counter ``key`` (0 when there is none), or None when the cache is unavailable."""
+    def peek(self, key: str) -> tuple[int, int] | None:
+        """The counter ``key`` (0 when there is none) and the seconds until it expires, or None when the cache
+        is unavailable."""
         made = self.make_and_validate_key(key)
-        return self._guard(lambda: int(self._client.get(made, 0)), None)
+
+        def run() -> tuple[int, int]:
+            pipe = self._client.get_client(made).pipeline(transaction=False)
+            pipe.get(made)
+            pipe.ttl(made)
+            value, ttl = pipe.execute()
+            return int(value or 0), max(int(ttl), 0)
+
+        return self._guard(run, None)
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return self._guard(lambda: super(SharedRedisCache, self).add(key, value, timeout, version), False)
@@ -251,18 +261,54 @@ class _Kept:
         default_cache.set(self.key, (self.version, value), timeout)
 
 
-def while_unchanged(key: str, compute: Callable[[], _T], *, timeout: int = 3600) -> _T:
+# How often a process waiting for another's value looks whether it is there (seconds).
+POLL_SECONDS = 0.05
+
+
+def while_unchanged(key: str, compute: Callable[[], _T], *, timeout: int = 3600, wait_for_others: float = 0) -> _T:
     """``compute()``'s value, kept in the shared cache until the catalogue changes (or ``timeout`` seconds).
 
     For figures derived from many rows that many pages share, e.g. how many services of an area state each
     fact: computed once per catalogue version instead of on every request. Without a cache, computed each time.
+
+    ``wait_for_others`` (seconds) is for values that cost much to compute (a PDF): while one process, on any
+    machine, computes a missing value, the others that want it wait for it instead of computing it too. The
+    first takes a lock (``cache.add``, which one caller of all wins) that lives that long; the others poll for
+    the value, and compute it themselves only when it has not come by then (its process died or hangs) or when
+    the cache cannot be reached — so the wait is bounded and never worse than computing.
     """
     kept = _Kept(f"derived:{hashlib.sha256(key.encode()).hexdigest()}")
     if kept.found:
         found: _T = kept.value  # type: ignore[assignment]
         return found
-    value = compute()
-    kept.keep(value, timeout)
+    if wait_for_others <= 0:
+        value = compute()
+        kept.keep(value, timeout)
+        return value
+    lock = f"{kept.key}:computing"
+    deadline = time.monotonic() + wait_for_others
+    unheld = 0
+    while not (owned := default_cache.add(lock, 1, timeout=math.ceil(wait_for_others))):
+        if default_cache.get(lock) is None:
+            # The holder just finished or failed — or the cache is unreachable, and add() said False for that:
+            # look once more, then stop waiting for a lock no one holds.
+            unheld += 1
+            if unheld > 1:
+                break
+        else:
+            time.sleep(POLL_SECONDS)
+        kept = _Kept(kept.key)
+        if kept.found:
+            waited: _T = kept.value  # type: ignore[assignment]
+            return waited
+        if time.monotonic() >= deadline:
+            break
+    try:
+        value = compute()
+        kept.keep(value, timeout)
+    finally:
+        if owned:
+            default_cache.delete(lock)
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import ipaddress
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import import_module
@@ -240,23 +241,29 @@ REPORT_THROTTLE = "report"
 REPORT_WINDOW = timedelta(hours=1)
 
 
-def report_rate_limited(client_ip: str, *, limit: int = 5, window: timedelta = REPORT_WINDOW) -> bool:
-    """Whether this client has already sent ``limit`` anonymous reports within ``window``.
+def report_wait(client_ip: str, *, limit: int = 5, window: timedelta = REPORT_WINDOW) -> int | None:
+    """Seconds until this client may send another anonymous report, or None when it may now.
 
-    Counted in the shared cache (one count for every worker and machine); while the cache is unavailable,
-    the client's stored reports are counted instead, so the throttle never opens up. The cache's counter
-    lives REPORT_WINDOW from the client's first report; ``window`` applies to the fallback.
+    A client has used its ``limit`` reports when it sent that many within ``window``. Counted in the shared cache
+    (one count for every worker and machine, living REPORT_WINDOW from the client's first report: the wait is
+    what is left of it); while the cache is unavailable, the client's stored reports are counted instead, so
+    the throttle never opens up (the wait then lasts until the oldest of the last ``limit`` leaves ``window``).
     """
     hashed = client_hash(client_ip)
     counted = throttle.hits(REPORT_THROTTLE, hashed)
     if counted is not None:
-        limited = counted >= limit
+        if counted.count < limit:
+            return None
+        wait = counted.expires_in or int(REPORT_WINDOW.total_seconds())
     else:
-        recent = ProblemReport.objects.filter(client_hash=hashed, created_at__gte=timezone.now() - window)
-        limited = recent[:limit].count() >= limit
-    if limited:
-        throttle.log_throttled(REPORT_THROTTLE, hashed)
-    return limited
+        now = timezone.now()
+        recent = ProblemReport.objects.filter(client_hash=hashed, created_at__gte=now - window)
+        sent = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:limit])
+        if len(sent) < limit:
+            return None
+        wait = math.ceil((sent[-1] + window - now).total_seconds())
+    throttle.log_throttled(REPORT_THROTTLE, hashed)
+    return max(1, wait)
 
 
 # --- Searches that found nothing ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.utils.translation import ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +48,14 @@ def hit(scope: str, ident: str, *, window: int) -> Hits | None:
         return Hits(1, 0)
 
 
-def hits(scope: str, ident: str) -> int | None:
+def hits(scope: str, ident: str) -> Hits | None:
     """The current count of ``ident`` in ``scope`` (0 without one), or None when the cache is unavailable."""
     key = _key(scope, ident)
     peek = getattr(cache, "peek", None)
     if peek is not None:
-        value: int | None = peek(key)
-        return value
-    return int(cache.get(key, 0))
+        answer = peek(key)
+        return None if answer is None else Hits(*answer)
+    return Hits(int(cache.get(key, 0)), 0)
 
 
 def forget(scope: str, ident: str) -> None:
@@ -93,3 +94,24 @@ def wait_for(scope: str, ident: str, *, limit: int, window: int = 60, now: float
         return None
     log_throttled(scope, ident[:32])
     return max(1, math.ceil((current + 1) * window - now))
+
+
+# Up to this many seconds a wait is told in seconds ("45 seconds"), beyond it in whole minutes, rounded up.
+SECONDS_TOLD_AS_SECONDS = 90
+
+
+def try_again_in(seconds: int) -> str:
+    """How long a throttled visitor waits, as the sentence every 429 page shows ("Please try again in 45 seconds.").
+
+    The number is the answer's Retry-After (or that many seconds in whole minutes, rounded up), so a person reads
+    what a machine is told; the plural follows the language's own rule (Arabic has six forms, Russian three).
+    """
+    seconds = max(1, seconds)
+    if seconds <= SECONDS_TOLD_AS_SECONDS:
+        return ngettext("Please try again in %(count)s second.", "Please try again in %(count)s seconds.", seconds) % {
+            "count": seconds
+        }
+    minutes = math.ceil(seconds / 60)
+    return ngettext("Please try again in %(count)s minute.", "Please try again in %(count)s minutes.", minutes) % {
+        "count": minutes
+    }

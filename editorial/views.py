@@ -6,7 +6,6 @@ a page their role may not use answers 403, anonymous visitors are sent to sign i
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -34,6 +33,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from directory import throttle
 from directory.models import PointAccuracy, ProblemReportStatus, Service, record_by_id
 from directory.provenance import recorded_groups
 from directory.services import client_address
@@ -217,7 +217,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         username = request.POST.get("username", "")[:150]
         client_ip = client_address(request)
         if wait := auth.login_wait(username=username, client_ip=client_ip):
-            context = {"form": form, "next": next_url, "locked": True, "minutes": math.ceil(wait / 60)}
+            context = {"form": form, "next": next_url, "locked": True, "try_again": throttle.try_again_in(wait)}
             response = page(request, "login.html", context, status=429)
             response["Retry-After"] = str(wait)
             return response

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a file (`make faults`): the repository's root on the path, for the serving module it shares with the
+# benchmark and the soak (gunicorn as `make run` starts it).
+sys.path.insert(0, str(ROOT))
+from ops import serving  # noqa: E402
+
 VERSION, CLUSTER = "15", "faults"
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5434"))
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6397"))
@@ -238,41 +242,7 @@ def start_gunicorn() -> subprocess.Popen[bytes]:
         "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
         "DJANGO_DEBUG": "0",
     }
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{WEB_PORT}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    wait_for(lambda: _answers(), 60, "gunicorn")
-    return server
-
-
-def _answers() -> bool:
-    try:
-        return get("/healthz")[0] == 200
-    except OSError:
-        return False
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    return serving.start_gunicorn(WEB_PORT, env, workers=2)
 
 
 def main() -> int:
@@ -286,8 +256,8 @@ def main() -> int:
             drill()
             redis = redis_drill(redis)
         finally:
-            stop(server)
-            stop(redis)
+            serving.stop(server)
+            serving.stop(redis)
             if cluster_status() == "online":
                 pg_ctl("stop")
     log("all checks passed" if not failures else f"{len(failures)} check(s) failed")

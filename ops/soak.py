@@ -20,7 +20,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a file (`make soak`): the repository's root on the path, for the serving module it shares with the
+# benchmark and the fault drill (gunicorn as `make run` starts it, wrk).
+sys.path.insert(0, str(ROOT))
+from ops import serving  # noqa: E402
+
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 PORT = int(os.environ.get("SOAK_PORT", "8070"))
 CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", "64"))
@@ -48,21 +52,6 @@ ENV = {
     "WEGWEISER_SEARCH_RATE_LIMIT_PER_MINUTE": "0",
     "WEGWEISER_SLIP_PDF_RATE_LIMIT_PER_MINUTE": "0",
 }
-
-LUA = r"""
-local urls = {}
-for line in io.lines(os.getenv("SOAK_URLS")) do urls[#urls + 1] = line end
-math.randomseed(os.time())
-request = function() return wrk.format("GET", urls[math.random(#urls)]) end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'SOAK_JSON {"requests":%d,"seconds":%f,"p50_ms":%f,"p99_ms":%f,"max_ms":%f,"connect":%d,"read":%d,' ..
-    '"write":%d,"timeout":%d,"status":%d}\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
-    latency.max / 1e3, e.connect, e.read, e.write, e.timeout, e.status))
-end
-"""
 
 
 def log(message: str) -> None:
@@ -122,54 +111,6 @@ def workers(master: int) -> list[int]:
     return sorted(int(pid) for pid in children)
 
 
-def start_gunicorn() -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(WORKERS),
-            "--limit-request-line",
-            "8190",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=ENV,
-        start_new_session=True,
-    )
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("soak: gunicorn did not answer /healthz")
-
-
-def wrk(url_file: Path, script: Path, seconds: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{seconds}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{PORT}",
-        ],
-        env={**ENV, "SOAK_URLS": str(url_file)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-
-
 def warm_up(urls: list[str], seconds: int) -> None:
     """Every URL once, 8 at a time: each worker has run every kind of page (imports, template and font caches
     filled) and the page cache holds them, before memory is first taken."""
@@ -183,14 +124,6 @@ def warm_up(urls: list[str], seconds: int) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(fetch, urls))
-
-
-def summary(out: str) -> dict[str, Any]:
-    match = re.search(r"SOAK_JSON (\{.*\})", out)
-    if not match:
-        raise SystemExit(f"soak: wrk gave no summary:\n{out}")
-    raw: dict[str, Any] = json.loads(match.group(1))
-    return raw
 
 
 def write_doc(result: dict[str, Any]) -> None:
@@ -218,34 +151,27 @@ def main() -> int:
     rng = random.Random(int(os.environ.get("SOAK_SEED", "1")))
     urls = url_mix(rng)
     warmup = 300
-    server = start_gunicorn()
+    server = serving.start_gunicorn(PORT, ENV, workers=WORKERS)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            url_file, script = Path(tmp) / "urls", Path(tmp) / "soak.lua"
+            url_file = Path(tmp) / "urls"
             url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
-            script.write_text(LUA, encoding="utf-8")
             log(f"warm-up: {len(set(urls))} URLs once (at most {warmup} s); {SECONDS} s at {CONNECTIONS} connections")
             warm_up(sorted(set(urls)), warmup)
             before = workers(server.pid)
             start_rss = sum(rss_kb(pid) for pid in before)
             peak = start_rss
-            load = wrk(url_file, script, SECONDS)
+            load = serving.start_wrk(PORT, url_file, seconds=SECONDS, connections=CONNECTIONS, timeout=30, env=ENV)
             while load.poll() is None:
                 time.sleep(10)
                 current = workers(server.pid)
                 peak = max(peak, sum(rss_kb(pid) for pid in current))
-            out = load.communicate()[0]
+            raw = serving.summary(load)
             after = workers(server.pid)
             end_rss = sum(rss_kb(pid) for pid in after)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-    raw = summary(out)
-    socket_errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+        serving.stop(server, grace=15)
+    socket_errors = raw["socket_errors"]
     growth = (end_rss - start_rss) / start_rss
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
@@ -258,9 +184,9 @@ def main() -> int:
         "p50_ms": round(raw["p50_ms"]),
         "p99_ms": round(raw["p99_ms"]),
         "max_ms": round(raw["max_ms"]),
-        "errors": socket_errors + raw["status"],
+        "errors": socket_errors + raw["status_errors"],
         "socket_errors": socket_errors,
-        "status_errors": raw["status"],
+        "status_errors": raw["status_errors"],
         "rss_start_mb": round(start_rss / 1024, 1),
         "rss_end_mb": round(end_rss / 1024, 1),
         "rss_peak_mb": round(peak / 1024, 1),

@@ -27,8 +27,7 @@ def wait_for(request: HttpRequest, scope: str, limit: int) -> int | None:
 
 
 def too_many_requests(request: HttpRequest, wait: int) -> HttpResponse:
-    # How long exactly is in Retry-After; the page says only what to do.
-    message = _("You have asked very often in a short time. Please wait a moment and try again.")
+    message = " ".join((_("You have asked very often in a short time."), throttle.try_again_in(wait)))
     context = {"status": 429, "message": _("Too many requests"), "detail": message}
     response = render(request, "public/error.html", context, status=429)
     response["Retry-After"] = str(wait)

@@ -1,7 +1,9 @@
 """While the database cannot be reached: a friendly 503 in the visitor's language, JSON with CORS under /api/.
 
-PostgreSQL stopped, restarting or unreachable makes every query raise ``OperationalError`` (connecting fails
-within ``DATABASE_CONNECT_TIMEOUT`` seconds) or ``InterfaceError`` (a connection that broke). Both mean "try
+PostgreSQL stopped, restarting, unreachable or not answering makes every query raise ``OperationalError``
+(connecting fails within ``DATABASE_CONNECT_TIMEOUT`` seconds, also when the server accepts the connection and
+never replies; a served request's statement stalled by a lock or an overloaded server is cancelled after
+``DATABASE_STATEMENT_TIMEOUT``) or ``InterfaceError`` (a connection that broke). All mean "try
 again shortly", not "the site is broken": the answer is 503 with Retry-After, not the 500 page. Nothing needs a
 restart afterwards — Django's health check (``conn_health_checks``) replaces the broken connection at the next
 request. Pages already in the shared cache keep being served from it meanwhile.

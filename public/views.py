@@ -58,9 +58,10 @@ from directory.services import (
     UNMET_SEARCH_MONTHS,
     client_address,
     count_unmet_search,
-    report_rate_limited,
+    report_wait,
 )
 from directory.services import report_problem as file_problem_report
+from directory.throttle import try_again_in
 from directory.translation import Translated, language_name, translate
 from directory.validation import ascii_digits, whole_number
 from public.display import (
@@ -631,10 +632,11 @@ def report_problem(request: HttpRequest, service_id: str) -> HttpResponse:
         context.update(text=text[:2000], contact=contact[:200])
         client_ip = client_address(request)
         # Signed-in staff answer for their reports; their office's shared address must not throttle them.
-        if not signed_in and report_rate_limited(client_ip, limit=settings.REPORT_RATE_LIMIT_PER_HOUR):
-            context["errors"] = [_("You have sent several reports in a short time. Please try again in an hour.")]
+        wait = None if signed_in else report_wait(client_ip, limit=settings.REPORT_RATE_LIMIT_PER_HOUR)
+        if wait is not None:
+            context["errors"] = [" ".join((_("You have sent several reports in a short time."), try_again_in(wait)))]
             response = render(request, "public/report.html", context, status=429)
-            response["Retry-After"] = str(int(REPORT_WINDOW.total_seconds()))
+            response["Retry-After"] = str(wait)
             return response
         if len(text) > 2000 or len(contact) > 200:
             context["errors"] = [_("Please keep the report under 2,000 characters and the contact under 200.")]

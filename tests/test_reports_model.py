@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from directory.models import ProblemReport, ProblemReportStatus, Service
-from directory.services import client_hash, report_problem, report_rate_limited
+from directory.services import client_hash, report_problem, report_wait
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -75,24 +75,29 @@ def test_the_database_rejects_2001_characters_whatever_the_code_does(service):
 
 def test_it_limits_a_client_to_five_reports_an_hour(service):
     for n in range(5):
-        assert not report_rate_limited(IP)
+        assert report_wait(IP) is None
         report_problem(service=service, text=f"Fehler Nummer {n}", contact="", client_ip=IP)
-    assert report_rate_limited(IP)
-    assert not report_rate_limited("203.0.113.8"), "other clients are not affected"
-    assert report_rate_limited(IP, limit=6) is False
+    # The counter lives an hour from the first report: the wait is what is left of that hour.
+    assert 3590 <= report_wait(IP) <= 3600
+    assert report_wait("203.0.113.8") is None, "other clients are not affected"
+    assert report_wait(IP, limit=6) is None
     # Once the window is over (Redis expires the counter an hour after the first report), the client may report again.
     cache.clear()
-    assert not report_rate_limited(IP)
+    assert report_wait(IP) is None
 
 
 def test_without_the_shared_cache_it_counts_the_stored_reports(service, settings):
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
     for n in range(5):
-        assert not report_rate_limited(IP)
+        assert report_wait(IP) is None
         report_problem(service=service, text=f"Fehler Nummer {n}", contact="", client_ip=IP)
-    assert report_rate_limited(IP), "the throttle does not open up while Redis is down"
+    oldest = ProblemReport.objects.order_by("created_at").first()
+    ProblemReport.objects.filter(pk=oldest.pk).update(created_at=timezone.now() - dt.timedelta(minutes=50))
+    wait = report_wait(IP)
+    assert wait is not None, "the throttle does not open up while Redis is down"
+    assert 595 <= wait <= 600, "until the oldest of the five is an hour old"
     ProblemReport.objects.update(created_at=timezone.now() - dt.timedelta(hours=1, minutes=1))
-    assert not report_rate_limited(IP)
+    assert report_wait(IP) is None
 
 
 def test_ipv6_clients_are_counted_per_64_network():

@@ -5,6 +5,9 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings as django_settings
@@ -128,3 +131,56 @@ def test_derived_figures_are_kept_until_the_catalogue_changes():
     assert directory.cache.while_unchanged("another figure", count) == 2
     directory.cache.catalogue_changed()
     assert directory.cache.while_unchanged("figure", count) == 3  # the catalogue changed: computed afresh
+
+
+def slow_figure(calls: list[str], name: str, seconds: float = 0.3):
+    """A value that takes ``seconds`` to compute, recording who computed it."""
+
+    def compute() -> str:
+        calls.append(name)
+        time.sleep(seconds)
+        return f"computed by {name}"
+
+    return compute
+
+
+def test_a_costly_value_is_computed_once_while_the_others_wait_for_it():
+    """Six workers (threads here, with a Redis client each) miss the same value at once: one computes it."""
+    calls: list[str] = []
+
+    def ask(name: str) -> str:
+        return directory.cache.while_unchanged("slow", slow_figure(calls, name), wait_for_others=5)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(ask, [f"worker {n}" for n in range(6)]))
+    assert len(calls) == 1, calls
+    assert answers == [f"computed by {calls[0]}"] * 6
+
+
+def test_a_waiter_computes_the_value_itself_when_the_holder_does_not_deliver():
+    calls: list[str] = []
+    stuck = threading.Event()
+
+    def hung() -> str:
+        calls.append("hung worker")
+        stuck.wait(5)  # a worker that hangs (or died) holding the lock
+        return "late"
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(directory.cache.while_unchanged, "stuck", hung, wait_for_others=5)
+        while not calls:
+            time.sleep(0.01)
+        started = time.monotonic()
+        answer = directory.cache.while_unchanged("stuck", slow_figure(calls, "waiter", 0), wait_for_others=0.3)
+        waited = time.monotonic() - started
+        stuck.set()
+    assert answer == "computed by waiter" and 0.3 <= waited < 1.5, waited
+
+
+def test_without_the_cache_nobody_waits_for_a_lock(no_redis):
+    # add() answers False when Redis is unreachable, as if another held the lock: that must not cost the wait.
+    calls: list[str] = []
+    started = time.monotonic()
+    for name in ("first", "second"):
+        assert directory.cache.while_unchanged("alone", slow_figure(calls, name, 0), wait_for_others=5)
+    assert calls == ["first", "second"] and time.monotonic() - started < 1

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 
 import pytest
 from django.test import Client, RequestFactory
+from django.utils import translation
 
 from directory import throttle
 from directory.models import ProblemReport
@@ -52,8 +55,44 @@ def test_the_api_counts_each_client_behind_the_proxy_on_its_own(client, settings
         return client.get("/api/hsds/taxonomies", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded).status_code
 
     assert [get("198.51.100.1") for _ in range(3)] == [200, 200, 429]
+    refused = client.get("/api/hsds/taxonomies", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert refused.json()["retry_after"] == int(refused["Retry-After"]) >= 1, "the body says what the header says"
     assert get("198.51.100.2") == 200, "another client behind the same proxy"
     assert get("1.1.1.1, 198.51.100.1") == 429, "a made-up address in front does not start a new count"
+
+
+def seconds_shown(response, pattern: str) -> int:
+    """The number a 429 page tells the visitor to wait, found by ``pattern`` in its text."""
+    match = re.search(pattern, response.content.decode())
+    assert match, response.content.decode()
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("lang", "seconds", "text"),
+    [
+        ("en", 1, "Please try again in 1 second."),
+        ("en", 90, "Please try again in 90 seconds."),
+        ("en", 91, "Please try again in 2 minutes."),
+        ("de", 3600, "Bitte versuchen Sie es in 60 Minuten noch einmal."),
+        ("ru", 21, "Пожалуйста, попробуйте ещё раз через 21 секунду."),
+        ("ru", 23, "Пожалуйста, попробуйте ещё раз через 23 секунды."),
+        ("ru", 11, "Пожалуйста, попробуйте ещё раз через 11 секунд."),
+        ("ru", 300, "Пожалуйста, попробуйте ещё раз через 5 минут."),
+        ("uk", 42, "Будь ласка, спробуйте ще раз через 42 секунди."),
+        ("uk", 15, "Будь ласка, спробуйте ще раз через 15 секунд."),
+        ("uk", 61, "Будь ласка, спробуйте ще раз через 61 секунду."),
+        ("ar", 2, "يُرجى المحاولة مرة أخرى بعد 2 ثانيتين."),
+        ("ar", 7, "يُرجى المحاولة مرة أخرى بعد 7 ثوانٍ."),
+        ("ar", 45, "يُرجى المحاولة مرة أخرى بعد 45 ثانية."),
+        ("ar", 180, "يُرجى المحاولة مرة أخرى بعد 3 دقائق."),
+        ("fa", 30, "لطفاً 30 ثانیهٔ دیگر دوباره امتحان کنید."),
+        ("tr", 120, "Lütfen 2 dakika sonra tekrar deneyin."),
+    ],
+)
+def test_the_wait_is_told_in_each_languages_own_plural(lang, seconds, text):
+    with translation.override(lang):
+        assert throttle.try_again_in(seconds) == text
 
 
 def test_a_fixed_window_limit_says_how_long_to_wait():
@@ -72,9 +111,11 @@ def test_the_search_has_its_own_limit_and_says_so_in_the_visitors_language(clien
     refused = client.get("/en/search/?q=Beratung")
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60 and refused["Cache-Control"] == "no-store"
-    assert "Please wait a moment" in refused.content.decode()
+    assert seconds_shown(refused, r"Please try again in (\d+) seconds?\.") == int(refused["Retry-After"])
     german = client.get("/de/search/")
-    assert german.status_code == 429 and "Bitte warten Sie einen Moment" in german.content.decode()
+    assert german.status_code == 429
+    told = seconds_shown(german, r"Bitte versuchen Sie es in (\d+) Sekunden? noch einmal\.")
+    assert told == int(german["Retry-After"])
     assert client.get("/en/search/", REMOTE_ADDR="198.51.100.3").status_code == 200, "other clients are not held"
     assert client.get("/en/").status_code == 200, "other pages have no such limit"
 
@@ -85,9 +126,9 @@ def test_the_pdf_slip_has_its_own_limit_the_html_slip_none(client, settings):
     service = factories.office(name="Limit-KI", service_type="ki", ags=KLEVE)
     # The one PDF of this minute (made without WeasyPrint's second, as the client's count is all that matters).
     limits.wait_for(RequestFactory().get("/", REMOTE_ADDR="127.0.0.1"), "slip-pdf", 1)
-    refused = client.get(f"/de/referral/?s={service.pk}&format=pdf")
+    refused = client.get(f"/ru/referral/?s={service.pk}&format=pdf")
     assert refused.status_code == 429 and refused["Content-Type"].startswith("text/html")
-    assert "Retry-After" in refused
+    assert seconds_shown(refused, r"попробуйте ещё раз через (\d+) секунд[уы]?\.") == int(refused["Retry-After"])
     assert client.get(f"/de/referral/?s={service.pk}").status_code == 200
 
 
@@ -98,7 +139,10 @@ def test_the_report_form_limit_comes_from_the_settings(client, settings):
     url = f"/de/services/{service.pk}/report/"
     assert [client.post(url, {"text": f"Fehler Nummer {n}"}).status_code for n in range(2)] == [302, 302]
     refused = client.post(url, {"text": "Noch ein Fehler"})
-    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+    # The count lives an hour from the first report: what is left of it, told in whole minutes.
+    assert refused.status_code == 429 and 3590 <= int(refused["Retry-After"]) <= 3600
+    minutes = seconds_shown(refused, r"Bitte versuchen Sie es in (\d+) Minuten noch einmal\.")
+    assert minutes == math.ceil(int(refused["Retry-After"]) / 60)
     assert ProblemReport.objects.count() == 2
     assert Client().post(url, {"text": "Von woanders"}, REMOTE_ADDR="198.51.100.4").status_code == 302
 
