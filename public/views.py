@@ -67,6 +67,7 @@ from public.display import (
     Card,
     OpeningText,
     area_reason,
+    areas_named,
     describe_opening,
     make_card,
     place_schedules,
@@ -221,7 +222,8 @@ def responsible(request: HttpRequest) -> HttpResponse:
         services = services.for_age(age)
     now = timezone.now()
     levels = ags_levels(place.ags)
-    cards = [make_card(s, now, reason=area_reason(s, levels)) for s in services_for_cards(first_of_each_type(services))]
+    shown = services_for_cards(first_of_each_type(services)).prefetch_related(areas_named())  # for the reasons
+    cards = [make_card(s, now, reason=area_reason(s, levels)) for s in shown]
     context["groups"] = group_by_type(cards)
     context["search_url"] = f"{reverse('search')}?ags={place.ags}"
     return render(request, "public/responsible.html", context)
@@ -286,7 +288,7 @@ def search(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     if params.open_now:
         # Opening state needs holidays and closures, so it is computed in Python over the bounded candidates.
-        candidates = list(services_for_display(results)[: MAX_RESULTS + 1])
+        candidates = list(services_for_cards(results)[: MAX_RESULTS + 1])
         more = len(candidates) > MAX_RESULTS
         matching = [s for s in candidates[:MAX_RESULTS] if hours.opening_state(service_schedules(s), now).is_open]
         found_ids = [s.pk for s in matching]
@@ -306,7 +308,7 @@ def search(request: HttpRequest) -> HttpResponse:
         services = [s for s in matching if s.pk in set(page.object_list)]
     else:
         shown = placed(Service.objects.filter(pk__in=page.object_list), point=point, ags=ags)
-        by_id = {s.pk: s for s in services_for_display(shown)}
+        by_id = {s.pk: s for s in services_for_cards(shown)}
         services = [by_id[pk] for pk in page.object_list if pk in by_id]
     cards = [make_card(s, now) for s in services]
     ui_languages = [code for code, _name in settings.LANGUAGES]
@@ -563,7 +565,7 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
         "booking_links": sorted({s.schedule_link for s in service_schedules(service) if s.schedule_link}),
         "provenance": fact_provenance(service),
         "vcard_offered": bool(contact_paths(service)),
-        "language_names": [language_name(code) for code in card.languages],
+        "language_names": [language_name(language.code) for language in service.languages.all()],
         "documents": [translate(d.document) for d in service.required_documents.all()],
         "service_area_names": [a.name or a.ags for a in service.service_areas.all() if not a.excludes],
     }
@@ -601,7 +603,7 @@ def service_vcard(request: HttpRequest, service_id: str) -> HttpResponse:
 @public_page
 def organization_detail(request: HttpRequest, organization_id: str) -> HttpResponse:
     organization: Organization = get_record(Organization, organization_id)
-    services = services_for_display(Service.objects.filter(organization=organization).order_by("id"))
+    services = services_for_cards(Service.objects.filter(organization=organization).order_by("id"))
     now = timezone.now()
     cards = [make_card(s, now) for s in services]
     places = {id(p): p for c in cards for p in c.places}
