@@ -273,9 +273,9 @@ def test_results_run_a_fixed_number_of_queries(client, django_assert_num_queries
         # asks for (one aggregate)
         with django_assert_num_queries(2 + 1 + 1 + CARD_LISTS + 2 + 1):
             assert client.get(f"/de/search/?{query}").status_code == 200
-    # the Gemeinden of the postcode, the responsible services (the first few of each type, with each type's
-    # count), the lists a card shows, and the services' areas (the reason each is responsible)
-    with django_assert_num_queries(1 + 1 + CARD_LISTS + 1):
+    # the Gemeinden of the postcode, the responsible services' ids (the first few of each type, with each type's
+    # count), those services, the lists a card shows, and the services' areas (the reason each is responsible)
+    with django_assert_num_queries(1 + 1 + 1 + CARD_LISTS + 1):
         assert client.get("/de/responsible/?plz=47533").status_code == 200
 
 

@@ -24,7 +24,7 @@ PAGES = {
     "text search": ("/de/search/?q=Integrazion", 14),
     "text and place": ("/de/search/?q=Beratung&plz=45127", 17),
     "filters and place": ("/de/search/?need=work&plz=45127", 16),
-    "responsible by Gemeinde": ("/de/responsible/?ags=05113000", 11),
+    "responsible by Gemeinde": ("/de/responsible/?ags=05113000", 12),
     "service page": ("/de/services/{service}/", 17),
     "API services page": ("/api/hsds/services?per_page=50", 2),
     "GeoJSON bbox": ("/api/geo/services.geojson?bbox=6.9,51.4,7.1,51.5", 1),
