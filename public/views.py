@@ -222,13 +222,11 @@ def responsible(request: HttpRequest) -> HttpResponse:
         services = services.for_age(age)
     now = timezone.now()
     levels = ags_levels(place.ags)
-    of_type = dict(first_of_each_type(services).values_list("pk", "of_type"))
+    of_type = first_of_each_type(services)
     # Then only those, with what their cards show and their areas (the reason each is responsible).
     shown = services_for_cards(Service.objects.filter(pk__in=of_type)).prefetch_related(areas_named())
     cards = [make_card(s, now, reason=area_reason(s, levels)) for s in shown]
-    for card in cards:
-        card.service.of_type = of_type[card.service.pk]  # type: ignore[attr-defined]
-    context["groups"] = group_by_type(cards)
+    context["groups"] = group_by_type(cards, of_type)
     context["search_url"] = f"{reverse('search')}?ags={place.ags}"
     return render(request, "public/responsible.html", context)
 
@@ -241,16 +239,17 @@ def choice_url(request: HttpRequest, gemeinde: Gemeinde) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
-def first_of_each_type(services: ServiceQuerySet) -> ServiceQuerySet:
-    """The first MAX_PER_TYPE services of each service type (by name), each annotated with ``of_type``, how many
-    of its type there are: one query, so the page renders a bounded number of cards however many there are.
-    Asked for their ids alone: ranking a city's ~700 responsible services with every column a card shows
-    (organisation, type) took twice as long."""
+def first_of_each_type(services: ServiceQuerySet) -> dict[Any, int]:
+    """The ids of the first MAX_PER_TYPE services of each service type (by name), each with how many of its type
+    there are: one query, so the page renders a bounded number of cards however many there are.
+    Their ids alone: ranking a city's ~700 responsible services with every column a card shows (organisation,
+    type) took twice as long."""
     by_type = [F("service_type_id")]
-    return services.annotate(
+    ranked = services.annotate(
         rank_in_type=Window(RowNumber(), partition_by=by_type, order_by=[*SERVICE_ORDERING, F("id").asc()]),
         of_type=Window(Count("pk"), partition_by=by_type),
     ).filter(rank_in_type__lte=MAX_PER_TYPE)
+    return dict(ranked.values_list("pk", "of_type"))
 
 
 @dataclass
@@ -262,7 +261,9 @@ class TypeGroup:
     more: int
 
 
-def group_by_type(cards: list[Card]) -> list[TypeGroup]:
+def group_by_type(cards: list[Card], of_type: dict[Any, int]) -> list[TypeGroup]:
+    """The cards by service type, in the order a newcomer needs them; ``of_type``: per service shown, how many
+    services of its type there are (:func:`first_of_each_type`)."""
     groups: dict[str, list[Card]] = {}
     order: dict[str, tuple[int, int, str]] = {}
     for card in cards:
@@ -274,7 +275,7 @@ def group_by_type(cards: list[Card]) -> list[TypeGroup]:
     for group in groups.values():
         group.sort(key=lambda c: c.name.text.casefold())
     # Several types may share a name (none): what is not shown is counted per type, once.
-    shown = {key: {c.service.service_type_id: getattr(c.service, "of_type", 0) for c in groups[key]} for key in groups}
+    shown = {key: {c.service.service_type_id: of_type.get(c.service.pk, 0) for c in groups[key]} for key in groups}
     return [
         TypeGroup(key, groups[key], max(0, sum(shown[key].values()) - len(groups[key])))
         for key in sorted(groups, key=lambda k: order[k])
