@@ -213,6 +213,8 @@ class _Schedules:
     def __init__(self, schedules: Iterable[Schedule]) -> None:
         loaded = list(schedules)
         self.slots = [s for s in loaded if _is_slot(s)]
+        # Each slot's days and times read once, not once per day asked about (a list asks 16 days of each card).
+        self._read = [(s, _codes(s.byday), _as_slot(s)) for s in self.slots]
         self.closures = sorted(
             (s for s in loaded if s.is_closed and s.valid_from is not None),
             key=lambda s: (s.valid_from, s.valid_to or s.valid_from),
@@ -221,7 +223,7 @@ class _Schedules:
     def regular(self, weekday: str, day: date | None = None) -> list[Slot]:
         """The slots on ``weekday``, sorted and without duplicates; only those valid on ``day`` if given."""
         return sorted(
-            {_as_slot(s) for s in self.slots if weekday in _codes(s.byday) and (day is None or _valid_on(s, day))}
+            {slot for s, codes, slot in self._read if weekday in codes and (day is None or _valid_on(s, day))}
         )
 
     def day(self, day: date) -> DayHours:
@@ -321,29 +323,34 @@ def opening_state(schedules: Iterable[Schedule], at: datetime) -> OpeningState:
     loaded = _Schedules(schedules)
     known = any(s.valid_to is None or s.valid_to >= today for s in loaded.slots)
 
-    calendar = [loaded.day(today + timedelta(days=n)) for n in range(-1, SEARCH_DAYS + 1)]
-    intervals = [
-        _Interval(_instant(d.date, slot.opens), _instant(d.date, slot.closes), slot.attending_type)
-        for d in calendar
-        for slot in d.slots
-    ]
+    # Day by day, and only until the answer: a slot opens and closes on one day, so no opening runs into the
+    # next day and a day's blocks are final once read (a list of cards would otherwise read 16 days of each).
+    current = loaded.day(today)
     next_opening: _Interval | None = None
-    for block in _merged(intervals):
-        block_end = max(i.end for i in block)
-        if block[0].start <= now < block_end:
-            types = _types(i for i in block if i.start <= now < i.end)
-            return OpeningState(
-                is_open=True,
-                known=known,
-                closes_at=block_end.astimezone(BERLIN),
-                attending_type=types[0] if types else None,
-                attending_types=types,
-            )
-        if block[0].start > now:
-            next_opening = block[0]
+    intervals: list[_Interval] = []
+    for offset in range(-1, SEARCH_DAYS + 1):
+        day = current if offset == 0 else loaded.day(today + timedelta(days=offset))
+        intervals = [
+            _Interval(_instant(day.date, slot.opens), _instant(day.date, slot.closes), slot.attending_type)
+            for slot in day.slots
+        ]
+        for block in _merged(intervals):
+            block_end = max(i.end for i in block)
+            if block[0].start <= now < block_end:
+                types = _types(i for i in block if i.start <= now < i.end)
+                return OpeningState(
+                    is_open=True,
+                    known=known,
+                    closes_at=block_end.astimezone(BERLIN),
+                    attending_type=types[0] if types else None,
+                    attending_types=types,
+                )
+            if block[0].start > now:
+                next_opening = block[0]
+                break
+        if next_opening is not None:
             break
 
-    current = calendar[1]
     types = _types(i for i in intervals if next_opening and i.start == next_opening.start)
     return OpeningState(
         is_open=False,

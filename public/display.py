@@ -28,6 +28,7 @@ from directory.models import (
     PointAccuracy,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
 )
 from directory.provenance import fallback_organization
@@ -47,40 +48,57 @@ def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
 
 
 def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet[Service]:
-    # The search text (all languages) and its vector are for matching only: not worth fetching for display.
-    queryset = queryset.defer("search_text", "search_vector")
+    # The search texts (all languages) and the vector are for matching only: not worth fetching for display.
+    queryset = queryset.defer("search_text", "search_vector", "search_names")
+    if not whole_page:
+        # A card names no source and no language: its records come without them (a list of sixty cards would
+        # otherwise build some 250 Source and 120 Language records it never shows).
+        return queryset.select_related("organization__parent_organization", "service_type").prefetch_related(
+            "phones",
+            "schedules",
+            # The Kreis's or city's own contacts: the way to reach an office whose contacts are unknown.
+            "organization__phones",
+            "organization__parent_organization__phones",
+            Prefetch(
+                "service_at_locations",
+                # The Gemeinde for its name only: its boundary (a large multipolygon) is for the map's queries.
+                queryset=ServiceAtLocation.objects.select_related("location__gemeinde")
+                .defer("location__gemeinde__geometry")
+                .prefetch_related("schedules", "phones", "location__schedules"),
+            ),
+        )
     with_source = ("source",)
-    at_places: list[str | Prefetch[Any]] = ["schedules", "phones", "location__schedules"]
-    whole: list[str | Prefetch[Any]] = []
-    if whole_page:
-        at_places += [
-            Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
-            "location__accessibility",
-            "location__languages",
-        ]
-        whole = [
-            "cost_options",
-            Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
-        ]
     return queryset.select_related(
         "organization__parent_organization", "service_type", "source", "contact_source"
     ).prefetch_related(
         Prefetch("phones", queryset=Phone.objects.select_related(*with_source)),
         Prefetch("languages", queryset=Language.objects.select_related(*with_source)),
         Prefetch("schedules", queryset=Schedule.objects.select_related(*with_source)),
-        # The Kreis's or city's own contacts: the way to reach an office whose contacts are unknown.
         "organization__phones",
         "organization__parent_organization__phones",
-        "service_areas",
-        *whole,
+        areas_named(),
+        "cost_options",
+        Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
         Prefetch(
             "service_at_locations",
-            # The Gemeinde for its name only: its boundary (a large multipolygon) is for the map's queries.
             queryset=ServiceAtLocation.objects.select_related("location__gemeinde")
             .defer("location__gemeinde__geometry")
-            .prefetch_related(*at_places),
+            .prefetch_related(
+                "schedules",
+                "phones",
+                "location__schedules",
+                Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
+                "location__accessibility",
+                "location__languages",
+            ),
         ),
     )
+
+
+def areas_named() -> Prefetch[Any]:
+    """A service's areas by code and name: what a page says of them (their extent, a large multipolygon
+    copied for the API, is not read)."""
+    return Prefetch("service_areas", queryset=ServiceArea.objects.only("service", "ags", "excludes", "name"))
 
 
 def service_schedules(service: Service) -> list[Schedule]:
@@ -140,7 +158,6 @@ class Card:
     places: list[Location]
     reason: str = ""
     distance_km: float | None = None
-    languages: list[str] = field(default_factory=list)
     # The Kreis's or city's contacts, shown (and labelled so) when the office's own are unknown.
     fallback: Organization | None = None
     fallback_phones: list[str] = field(default_factory=list)
@@ -177,7 +194,6 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
         distance_km=round(distance / 1000, 1)
         if distance is not None and getattr(service, "distance_accuracy", "") == PointAccuracy.EXACT
         else None,
-        languages=[language.code for language in service.languages.all()],
         fallback=fallback,
         fallback_phones=[p.number for p in fallback.phones.all()] if fallback else [],
         responsible=bool(getattr(service, "responsible", False)),

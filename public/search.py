@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db import connections
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, Q, TextField
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -162,8 +162,17 @@ def search_services(
         # The uncorrelated "no full match" first: asked once, when false the terms' attributes are never read.
         matching = filtered.filter(words.full | no_full_match & words.by_term)
     limit += 1  # one more than shown: whether there are more
+    parts: list[QuerySet[Any, Any]]
     if point is not None:
-        parts = [matching.nearest_ids(point, limit)]
+        few = list(words.candidates(repeated=True)[: limit + 1]) if words is not None else None
+        if few is not None and len(few) <= limit:
+            # A text that few services match (or none): those few, each measured, instead of walking the places
+            # nearest first until ``limit`` of them match — for a text matching nothing, every place of the
+            # country (seconds; a cheap request for anyone to make). Still those with a physical place only.
+            ids = {row["pk"] for row in few}
+            parts = [matching.filter(pk__in=ids).placed_physically().order_by().values("pk")]
+        else:
+            parts = [matching.nearest_ids(point, limit)]
         if ags:
             maybe = ServiceArea.objects.filter(ags__in=ags_levels(ags), excludes=False).values("service_id")
             # Who may be responsible, from the service areas' index (a few hundred ids; the rule is checked on

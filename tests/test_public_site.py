@@ -258,9 +258,9 @@ def many_offices() -> list[Service]:
 # and terms, its places (with Gemeinde), their hours and phones at that place, and the places' own hours,
 # addresses, accessibility and languages. (The umbrella's phones are not asked for when no organisation has one.)
 RELATED_LISTS = 15
-# A card (the responsible page) leaves out five of them: the places' addresses, accessibility and languages, the
-# cost options and the terms (public.display.services_for_cards).
-CARD_LISTS = RELATED_LISTS - 5
+# A card (the results, the responsible page) leaves out seven of them: the service's languages and areas, the
+# places' addresses, accessibility and languages, the cost options and the terms (public.display.services_for_cards).
+CARD_LISTS = RELATED_LISTS - 7
 
 
 def test_results_run_a_fixed_number_of_queries(client, django_assert_num_queries, office, many_offices):
@@ -268,14 +268,14 @@ def test_results_run_a_fixed_number_of_queries(client, django_assert_num_queries
     for query in ("q=Integration+Point+Quellstadt", "q=Vielquell"):  # a page of 1 result, a page of 20
         cache.clear()  # the area's stated facts are kept until the catalogue changes: count them here each time
         # the typed words in the dictionary and the terms the text says, the ranked ids of the results, the page
-        # of services (with organisation, type, sources), the related lists, the need terms and the
+        # of services (with organisation and type), the lists a card shows, the need terms and the
         # target-group terms of the filter form, and how many of the services found state each fact a filter
         # asks for (one aggregate)
-        with django_assert_num_queries(2 + 1 + 1 + RELATED_LISTS + 2 + 1):
+        with django_assert_num_queries(2 + 1 + 1 + CARD_LISTS + 2 + 1):
             assert client.get(f"/de/search/?{query}").status_code == 200
-    # the Gemeinden of the postcode, the responsible services (the first few of each type, with each type's
-    # count), the lists a card shows
-    with django_assert_num_queries(1 + 1 + CARD_LISTS):
+    # the Gemeinden of the postcode, the responsible services' ids (the first few of each type, with each type's
+    # count), those services, the lists a card shows, and the services' areas (the reason each is responsible)
+    with django_assert_num_queries(1 + 1 + 1 + CARD_LISTS + 1):
         assert client.get("/de/responsible/?plz=47533").status_code == 200
 
 

@@ -211,8 +211,9 @@ def test_the_results_are_one_query(django_assert_num_queries):
     )
     point = resolve_place(plz="45127").point
     # The typed words in the dictionary, the terms the text says (both by index, so the services' query holds
-    # them as constants), then the services, filtered, ranked and placed, in one SELECT.
-    with django_assert_num_queries(3):
+    # them as constants), whether the text matches only a few services (by index), then the services, filtered,
+    # ranked and placed, in one SELECT.
+    with django_assert_num_queries(4):
         list(search_services(params, point=point)[:20])
 
 
@@ -455,9 +456,23 @@ def test_with_a_place_the_responsible_services_come_first(jobcenters):
 def test_responsible_first_is_still_one_query(django_assert_num_queries, jobcenters):
     place = resolve_place(q="Solingen")
     params, _ = parse_search_params(QueryDict("q=Jobcenter&need=work&free=1"))
-    # As above (the dictionary, the terms the text says); who may be responsible is a subquery of the one SELECT.
-    with django_assert_num_queries(3):
+    # As above (the dictionary, the terms the text says, how many it matches); who may be responsible is a
+    # subquery of the one SELECT.
+    with django_assert_num_queries(4):
         list(search_services(params, point=place.point, ags=place.ags)[:20])
+
+
+def test_a_text_few_services_match_finds_them_however_far_and_however_many_are_nearer():
+    """With a place, a text that matches few services ranks those few, nearest first, instead of walking the
+    places nearest first until enough match (a text matching nothing walked every place of the country)."""
+    here = resolve_place(plz="45127")
+    for n in range(4):
+        factories.office(name=f"Nahbüro {n}", ags="05113000", point=here.point)
+    far = factories.office(name="Fernquellbüro Kleve", ags=KLEVE)
+    params, _ = parse_search_params(QueryDict("q=Fernquellbüro"))
+    assert list(search_services(params, point=here.point, limit=2)) == [far]
+    nothing, _ = parse_search_params(QueryDict("q=Xylofrunkquatsch"))
+    assert list(search_services(nothing, point=here.point, limit=2)) == []
 
 
 @pytest.mark.parametrize(("accuracy", "shown"), [("exact", True), ("postcode", False), ("municipality", False)])
