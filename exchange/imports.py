@@ -31,11 +31,21 @@ from typing import Any
 from django.db import transaction
 
 from exchange.package import MAX_PACKAGE_BYTES, PackageImport
-from exchange.pipeline import IMPORT_REASON, ImportFile, ImportReport, Outcome, Progress, Writer
+from exchange.pipeline import IMPORT_REASON, MAX_LISTED_ROWS, ImportFile, ImportReport, Outcome, Progress, Writer
 from exchange.spreadsheet import MAX_SHEET_BYTES, SpreadsheetImport
 
 # What callers of an import need, from where it is defined.
-__all__ = ["FORMATS", "ImportFile", "ImportReport", "Importer", "Outcome", "Progress", "detect_format", "run_import"]
+__all__ = [
+    "FORMATS",
+    "MAX_LISTED_ROWS",
+    "ImportFile",
+    "ImportReport",
+    "Importer",
+    "Outcome",
+    "Progress",
+    "detect_format",
+    "run_import",
+]
 
 log = logging.getLogger(__name__)
 
