@@ -365,7 +365,7 @@ class Sheet:
 
 
 CSV_DELIMITERS = (";", ",", "\t")
-NUL_CHUNK = 1024 * 1024
+NUL_CHUNK = 64 * 1024
 
 
 def read_csv(upload: ImportFile, report: ImportReport) -> Sheet | None:
@@ -1086,9 +1086,10 @@ class SpreadsheetImport:
         organizations = self.organizations(ready, results)
         ready = [(row, source) for row, source in ready if row.line not in results]
         wanted = {(source.key, str(row.values["quell_id"])) for row, source in ready}
+        # "external_id <> ''" as the unique index on (external_source, external_id) says, so that it is used.
         found = m.Service.objects.filter(
             external_source__in={key for key, _ in wanted}, external_id__in={ident for _, ident in wanted}
-        )
+        ).exclude(external_id="")
         services = {(s.external_source, s.external_id): s for s in found}
         fresh = {key: import_id("service", f"{key[0]}/{key[1]}") for key in wanted if key not in services}
         taken = set(m.Service.objects.filter(pk__in=fresh.values()).values_list("pk", flat=True)) if fresh else set()
