@@ -976,6 +976,9 @@ def _batches(rows: Iterator[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+_WRITTEN = (Outcome.CREATED, Outcome.CHANGED)
+
+
 class SpreadsheetImport:
     """Reads the sheet a batch of rows at a time: checks each row (collecting all problems), writes those that
     passed. Memory holds one batch, whatever the length of the file."""
@@ -1143,8 +1146,11 @@ class SpreadsheetImport:
         for model, done_list in batch.write_order():
             if not self.save(model, done_list, rows, results):
                 return results
-        if not self.report.problems:
-            refresh_search_text(service.pk for _, _, (service, _, _) in prepared)
+        if not self.report.problems:  # (with problems nothing is kept: no need)
+            # A row that changed nothing changed no service's search text either.
+            written = [service.pk for row, _, (service, _, _) in prepared if results[row.line].outcome in _WRITTEN]
+            if written:
+                refresh_search_text(written)
         return results
 
     def reject(self, row: SheetRow, exc: Rejected, results: dict[int, RowResult]) -> None:
