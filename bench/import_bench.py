@@ -31,8 +31,10 @@ HEADER = ["Quell-ID", "Quelle", "Quelle-URL", "Träger", "Angebot", "Beschreibun
 LIST = "[Synthetisch] Importliste"
 LIST_KEY = "synthetisch-importliste"  # exchange.spreadsheet.source_key(LIST)
 # The tables an import of the list writes to, children before what they refer to.
-WRITTEN = ("attribute", "costoption", "phone", "language", "schedule", "servicearea", "serviceatlocation")
-WRITTEN += ("address", "location", "service", "organization")
+WRITTEN = (
+    *("attribute", "costoption", "phone", "language", "schedule", "servicearea", "serviceatlocation"),
+    *("address", "location", "service", "organization"),
+)
 
 
 def write_csv(path: Path) -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import io
 import json
 import uuid
@@ -522,9 +521,14 @@ def new_record(model: type[Any], pk: Any, values: dict[str, Any]) -> Any:
 _PK = object()
 
 
-@functools.cache
+_LAYOUTS: dict[type[Any], dict[str, tuple[Any, Any]]] = {}
+_RELATIONS: dict[type[Any], frozenset[str]] = {}
+
+
 def _layout(model: type[Any]) -> dict[str, tuple[Any, Any]]:
     """attname → (constant default, or a factory to call for each record) of every concrete field, in order."""
+    if model in _LAYOUTS:
+        return _LAYOUTS[model]
     layout: dict[str, tuple[Any, Any]] = {}
     for model_field in model._meta.concrete_fields:
         if model_field.primary_key:
@@ -535,13 +539,15 @@ def _layout(model: type[Any]) -> dict[str, tuple[Any, Any]]:
             layout[model_field.attname] = (None, model_field.get_default)
         else:
             layout[model_field.attname] = (model_field.get_default(), None)  # None, "", or a constant
+    _LAYOUTS[model] = layout
     return layout
 
 
-@functools.cache
 def _relations(model: type[Any]) -> frozenset[str]:
     """The model's references: Validation.FIELDS leaves them to the database."""
-    return frozenset(f.name for f in model._meta.concrete_fields if f.is_relation)
+    if model not in _RELATIONS:
+        _RELATIONS[model] = frozenset(f.name for f in model._meta.concrete_fields if f.is_relation)
+    return _RELATIONS[model]
 
 
 class CopyTable:
