@@ -577,7 +577,11 @@ class CopyTable:
             sql.Identifier(model._meta.db_table), sql.Identifier(model._meta.pk.column)
         )
         # Whether another table refers to this one (then deleting must go through Django's collector).
-        self.referenced = any(not r.many_to_many for r in model._meta.related_objects)
+        # (Hidden ones included; the history tables' references do nothing on delete.)
+        self.referenced = any(
+            f.auto_created and not f.concrete and not f.many_to_many and f.on_delete is not models.DO_NOTHING
+            for f in model._meta.get_fields(include_hidden=True)
+        )
 
     @classmethod
     def of(cls, model: type[Any]) -> CopyTable:

@@ -165,3 +165,25 @@ def test_problems_and_rows_beyond_what_a_report_lists_are_counted(monkeypatch, c
     text = report.text()
     assert "10 Problem(e)" in text and "… und 6 weitere (aufgeführt sind die ersten 4)" in text
     assert "… und 10 weitere (je Ergebnis höchstens 3 aufgeführt)" in text
+
+
+@pytest.mark.django_db
+def test_a_replaced_list_deletes_its_old_records_each_with_a_history_row():
+    with_needs = [[*cells, "work; language"] for cells in rows(3)]
+    header = [*HEADER, "Bedarfe"]
+
+    def upload(body: list[list[str]]) -> ImportFile:
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=";", lineterminator="\n").writerows([header, *body])
+        return ImportFile("bedarfe.csv", buffer.getvalue().encode())
+
+    assert run_import(upload(with_needs)).applied
+    services = m.Service.objects.filter(external_source=slugify(SOURCE))
+    old = set(m.Attribute.objects.filter(service__in=services, taxonomy_term__code="work").values_list("pk", flat=True))
+    assert len(old) == 3
+    report = run_import(upload([[*cells, "language"] for cells in rows(3)]))
+    assert report.applied and report.outcomes()[Outcome.CHANGED] == 3 and report.records["Attribute gelöscht"] == 3
+    assert not m.Attribute.objects.filter(pk__in=old).exists()
+    gone = m.Attribute.history.filter(id__in=old, history_type="-")
+    assert gone.count() == 3 and set(gone.values_list("history_change_reason", flat=True)) == {"import: bedarfe.csv"}
+    assert m.Attribute.objects.filter(service__in=services, taxonomy_term__code="language").count() == 3
