@@ -98,14 +98,13 @@ def xlsx_file(path: Path, count: int) -> None:
     book.save(path)
 
 
-def test_reading_an_xlsx_keeps_no_more_than_a_trace_of_each_row(tmp_path):
-    """openpyxl's read-only reader leaves an emptied XML element behind for each row it parsed (about 140 bytes),
-    so an XLSX is not quite flat; a sheet read whole took about 3 KB a row. The unpacked-size guard bounds it."""
+def test_reading_an_xlsx_takes_the_same_memory_for_ten_times_the_rows(tmp_path):
+    """openpyxl alone kept an emptied XML element for each row it read (about 140 bytes a row)."""
     small, large = tmp_path / "klein.xlsx", tmp_path / "gross.xlsx"
     xlsx_file(small, 300)
     xlsx_file(large, 3_000)
     peaks = peak_while_reading(read_xlsx, small), peak_while_reading(read_xlsx, large)
-    assert peaks[1] - peaks[0] < 250 * 2_700, peaks
+    assert peaks[1] < 1.5 * peaks[0] + 64 * 1024, peaks
 
 
 # --- Importing batch by batch -------------------------------------------------------------------------------------
