@@ -467,7 +467,7 @@ class Writer:
                 self.delete(record)
             return
         now = timezone.now()
-        with connection.cursor() as cursor:
+        with connection.wrap_database_errors, connection.cursor() as cursor:
             table.write_history(cursor, records, "-", now, self.reason, self.user)
             cursor.execute(table.delete_statement, [[record.pk for record in records]])
         for _ in records:
