@@ -186,6 +186,13 @@ class ImportReport:
     row_counts: Counter[Outcome] = field(default_factory=Counter)  # every row, listed or not
     unlisted_problems: int = 0
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A report pickled before the counts existed (a job's result stays in Redis for a day) reads as one."""
+        self.__dict__.update(state)
+        if "row_counts" not in state:
+            self.row_counts = Counter(row.outcome for row in self.rows)
+        self.__dict__.setdefault("unlisted_problems", 0)
+
     @property
     def ok(self) -> bool:
         return not self.problems  # the first problems are always listed

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import pickle
 import tracemalloc
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from django.utils.text import slugify
 from directory import models as m
 from exchange import pipeline, spreadsheet
 from exchange.imports import Importer, ImportFile, Outcome, run_import
-from exchange.pipeline import ImportReport
+from exchange.pipeline import ImportReport, RowResult
 from exchange.spreadsheet import read_csv, read_xlsx
 from tests.test_exchange import catalogue_state
 
@@ -186,3 +187,11 @@ def test_a_replaced_list_deletes_its_old_records_each_with_a_history_row():
     gone = m.Attribute.history.filter(id__in=old, history_type="-")
     assert gone.count() == 3 and set(gone.values_list("history_change_reason", flat=True)) == {"import: bedarfe.csv"}
     assert m.Attribute.objects.filter(service__in=services, taxonomy_term__code="language").count() == 3
+
+
+def test_a_report_pickled_before_the_counts_existed_still_reads():
+    """A job's report stays in Redis for a day, across a deployment of this change."""
+    report = ImportReport("alt.csv", rows=[RowResult(2, "A-1", "Beratung", Outcome.CREATED)])
+    del report.row_counts, report.unlisted_problems
+    old = pickle.loads(pickle.dumps(report))  # noqa: S301 - our own object
+    assert old.outcomes()[Outcome.CREATED] == 1 and old.problem_count == 0 and old.row_count == 1
