@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from exchange import jobs
 from exchange.exports import export_zip
-from exchange.imports import FORMATS, ImportFile, Outcome, detect_format
+from exchange.imports import FORMATS, MAX_LISTED_ROWS, ImportFile, Outcome, detect_format
 from exchange.spreadsheet import SHEET_COLUMNS, TEMPLATE_RULES, taxonomy_codes, template_csv, template_xlsx
 
 SESSION_KEY = "directory_import_upload"
@@ -135,7 +135,7 @@ def job_view(request: HttpRequest, job_id: str) -> HttpResponse:
     }
     if report is not None:
         stored = request.session.get(SESSION_KEY) or {}
-        changes = any(row.outcome in (Outcome.CREATED, Outcome.CHANGED) for row in report.rows)
+        changes = bool(report.row_counts[Outcome.CREATED] or report.row_counts[Outcome.CHANGED])
         context.update(
             report=report,
             token=stored.get("token", "") if state.dry_run else "",
@@ -143,6 +143,8 @@ def job_view(request: HttpRequest, job_id: str) -> HttpResponse:
             nothing_to_do=report.ok and not changes,
             counts=", ".join(f"{n} {outcome}" for outcome, n in report.outcomes().items() if n) or "keine",
             records=sorted(report.records.items()),
+            unlisted_rows=report.row_count - len(report.rows),
+            max_listed_rows=MAX_LISTED_ROWS,
         )
     response = render(request, TEMPLATE + "run.html", context)
     response["Cache-Control"] = "no-store"

@@ -2,7 +2,8 @@
 
 Rules both formats keep:
 
-- **Every problem is reported**, each with its line, column and reason; reading goes on after a bad row.
+- **Every problem is reported**, each with its line, column and reason; reading goes on after a bad row. A
+  report lists the first 1,000 problems and 1,000 rows of each outcome and counts the rest (pipeline.ImportReport).
 - **All or nothing**: the file is written in one transaction; with any problem, nothing is written.
 - **Upsert**: a spreadsheet row is matched by the list's own id (columns Quelle + Quell-ID, stored as
   ``Service.external_source``/``external_id``), a package row by its HSDS id. A record is only written
@@ -31,11 +32,21 @@ from typing import Any
 from django.db import transaction
 
 from exchange.package import MAX_PACKAGE_BYTES, PackageImport
-from exchange.pipeline import IMPORT_REASON, ImportFile, ImportReport, Outcome, Progress, Writer
+from exchange.pipeline import IMPORT_REASON, MAX_LISTED_ROWS, ImportFile, ImportReport, Outcome, Progress, Writer
 from exchange.spreadsheet import MAX_SHEET_BYTES, SpreadsheetImport
 
 # What callers of an import need, from where it is defined.
-__all__ = ["FORMATS", "ImportFile", "ImportReport", "Importer", "Outcome", "Progress", "detect_format", "run_import"]
+__all__ = [
+    "FORMATS",
+    "MAX_LISTED_ROWS",
+    "ImportFile",
+    "ImportReport",
+    "Importer",
+    "Outcome",
+    "Progress",
+    "detect_format",
+    "run_import",
+]
 
 log = logging.getLogger(__name__)
 

@@ -415,7 +415,7 @@ class PackageImport:
             except Rejected as exc:
                 problems += exc.problems
         if problems:
-            self.report.problems += problems
+            self.report.add_problems(problems)
             self.rejected[table.name].add(pk)
         else:
             self.accepted[table.name].add(pk)
@@ -430,7 +430,7 @@ class PackageImport:
         names: dict[str, str] = {}
         for column in table.columns:
             names.setdefault(column.attr, column.name)
-        self.report.rows.append(
+        self.report.add_row(
             RowResult(
                 line,
                 str(pk or cells.get("id", "")),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import uuid
 import zipfile
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, F, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import translation
@@ -63,8 +64,10 @@ from exchange.pipeline import (
 )
 
 T = TypeVar("T")
-MAX_SHEET_BYTES = 20 * 1024 * 1024  # a spreadsheet larger than this is refused whole
-MAX_ROWS = 20_000
+# A sheet is read as a stream, so its size bounds the time an import takes, not its memory: 256 MB of CSV are
+# about a million rows of the benchmark's kind, some ten minutes. No cap on the rows. The upload page has a
+# lower limit of its own (exchange.admin.MAX_UPLOAD_BYTES); larger files go through manage.py import_catalogue.
+MAX_SHEET_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 1000  # rows checked and written together: one query per kind of record and batch
 MAX_COLUMNS = 200
 # What an XLSX may unpack to (declared in its zip directory, checked before parsing): 100,000 full rows
@@ -354,55 +357,95 @@ class Formula(str):
 
 @dataclass
 class Sheet:
+    """A sheet as it is read: its header row, then its further rows one at a time, never all in memory."""
+
     headers: list[str]
-    rows: list[tuple[int, list[Any]]]  # (line, cells)
+    rows: Iterator[tuple[int, list[Any]]]  # (line, cells)
+    total: int | None  # how many rows follow the header, where that is known before reading them (progress)
 
 
-def read_csv(data: bytes, report: ImportReport) -> Sheet | None:
-    if b"\x00" in data:
-        report.problem(
-            None, None, "Die Datei enthält Nullbytes: keine CSV-Textdatei (UTF-16? bitte als UTF-8 speichern)."
-        )
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            report.problem(None, None, "Zeichenkodierung nicht erkannt: bitte die Datei als „CSV UTF-8“ speichern.")
-            return None
-        report.note("Die Datei ist nicht UTF-8-kodiert und wurde als Windows-1252 gelesen (Excel „CSV“).")
-    first = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, list[Any]]] = []
-    start = 1
-    try:
-        for cells in reader:
-            rows.append((start, cells))
-            start = reader.line_num + 1
-            if len(rows) > MAX_ROWS + 1:
-                report.problem(start, None, f"Mehr als {MAX_ROWS} Zeilen: bitte die Datei aufteilen.")
+CSV_DELIMITERS = (";", ",", "\t")
+NUL_CHUNK = 64 * 1024
+
+
+def read_csv(upload: ImportFile, report: ImportReport) -> Sheet | None:
+    """The CSV file's rows, decoded as they are read (UTF-8, else Windows-1252 as Excel writes "CSV").
+
+    A first pass over the file checks that one encoding reads all of it and counts its rows (the csv module
+    does so at some million rows a second); the rows are then read a second time, one by one, for the import.
+    """
+    with upload.open() as raw:
+        while chunk := raw.read(NUL_CHUNK):
+            if b"\x00" in chunk:
+                report.problem(
+                    None, None, "Die Datei enthält Nullbytes: keine CSV-Textdatei (UTF-16? bitte als UTF-8 speichern)."
+                )
                 return None
-    except csv.Error as exc:
-        report.problem(start, None, f"Die CSV-Datei ist ab hier nicht lesbar: {exc}")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            delimiter, headers, count = _scan_csv(upload, encoding)
+        except UnicodeDecodeError:
+            continue
+        except _BrokenCsv as exc:
+            report.problem(exc.line, None, f"Die CSV-Datei ist ab hier nicht lesbar: {exc.__cause__}")
+            return None
+        break
+    else:
+        report.problem(None, None, "Zeichenkodierung nicht erkannt: bitte die Datei als „CSV UTF-8“ speichern.")
         return None
-    if not rows:
+    if encoding == "cp1252":
+        report.note("Die Datei ist nicht UTF-8-kodiert und wurde als Windows-1252 gelesen (Excel „CSV“).")
+    if headers is None:
         report.problem(1, None, "Die Datei ist leer.")
         return None
-    return Sheet(headers=[str(h) for h in rows[0][1]], rows=rows[1:])
+    return Sheet(headers=headers, rows=_csv_rows(upload, encoding, delimiter), total=count)
 
 
-def unpacked_size_problem(data: bytes) -> str | None:
+class _BrokenCsv(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _scan_csv(upload: ImportFile, encoding: str) -> tuple[str, list[str] | None, int]:
+    """The delimiter, the header and how many rows follow it, when ``encoding`` reads the whole file (else
+    UnicodeDecodeError); _BrokenCsv where the file stops being CSV."""
+    with upload.open() as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        first = text.readline()
+        delimiter = max(CSV_DELIMITERS, key=first.split("\n", 1)[0].count)
+        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
+        start, count = 1, 0
+        try:
+            headers = next(reader, None)
+            start = reader.line_num + 1
+            for _ in reader:
+                count += 1
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise _BrokenCsv(start) from exc
+    return delimiter, None if headers is None else [str(h) for h in headers], count
+
+
+def _csv_rows(upload: ImportFile, encoding: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
+    """The rows after the header, each with the line it starts on."""
+    with upload.open() as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""), delimiter=delimiter)
+        next(reader, None)
+        start = reader.line_num + 1
+        for cells in reader:
+            yield start, cells
+            start = reader.line_num + 1
+
+
+def unpacked_size_problem(upload: ImportFile) -> str | None:
     """Why an XLSX is refused before it is parsed, from the sizes its zip directory declares (a zip bomb).
 
     Python's zipfile never inflates a member past its declared size (a member that lies fails its check),
     so the declared sizes bound what parsing can unpack; openpyxl keeps all shared strings in memory, so
-    they have a bound of their own.
+    they have a bound of their own. The sheet itself is read as a stream, whatever its size.
     """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with upload.open() as raw, zipfile.ZipFile(raw) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         return None  # not a zip at all: openpyxl says so below
@@ -421,24 +464,83 @@ def unpacked_size_problem(data: bytes) -> str | None:
     return None
 
 
-def read_xlsx(data: bytes, report: ImportReport) -> Sheet | None:
+def read_xlsx(upload: ImportFile, report: ImportReport) -> Sheet | None:
+    """The sheet "Angebote" (else the first one that is not "Anleitung"), read row by row (openpyxl's read-only
+    mode parses the sheet's XML as it goes)."""
     import openpyxl
 
-    problem = unpacked_size_problem(data)
+    _forget_read_rows()
+
+    problem = unpacked_size_problem(upload)
     if problem is not None:
         report.problem(None, None, problem)
         return None
+    raw = upload.open()
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds on damaged files
-        report.problem(None, None, f"Keine lesbare XLSX-Datei ({type(exc).__name__}).")
-        return None
-    try:
+        book = openpyxl.load_workbook(raw, read_only=True, data_only=False)
         names = book.sheetnames
         name = "Angebote" if "Angebote" in names else next((n for n in names if n != "Anleitung"), names[0])
         sheet = book[name]
-        rows: list[tuple[int, list[Any]]] = []
-        for line, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, max_row=MAX_ROWS + 2), start=1):
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raw.close()
+        report.problem(None, None, f"Keine lesbare XLSX-Datei ({type(exc).__name__}).")
+        return None
+    try:  # the size the sheet declares, if it does: only for progress
+        total = max(0, int(sheet.max_row) - 1) if sheet.max_row else None
+    except Exception:
+        total = None
+
+    def close() -> None:
+        book.close()
+        raw.close()
+
+    rows = _xlsx_rows(sheet, close, report)
+    first = next(rows, None)
+    if first is None:
+        if report.ok:
+            report.problem(1, None, f"Das Tabellenblatt „{name}“ ist leer.")
+        return None
+    return Sheet(headers=["" if value is None else str(value) for value in first[1]], rows=rows, total=total)
+
+
+_OPENPYXL_ITERPARSE: dict[str, Any] = {}  # openpyxl's own XML reading, which _forgetting_rows wraps
+
+
+def _forget_read_rows() -> None:
+    """Make openpyxl's sheet reader (read-only or not) drop each row once read; once a process."""
+    import openpyxl.worksheet._reader as sheet_reader
+
+    # (The name the reader module imported; openpyxl's type stubs do not declare it.)
+    if sheet_reader.iterparse is not _forgetting_rows:  # type: ignore[attr-defined]
+        _OPENPYXL_ITERPARSE["parse"] = sheet_reader.iterparse  # type: ignore[attr-defined]
+        sheet_reader.iterparse = _forgetting_rows  # type: ignore[attr-defined]
+
+
+def _forgetting_rows(source: Any) -> Iterator[tuple[str, Any]]:
+    """openpyxl's XML reading of a sheet, where a row leaves the parsed tree once openpyxl has read it.
+
+    openpyxl only empties each <row> element it has read, and the emptied elements stay in the tree: about 140
+    bytes a row (30,000 rows 4.9 MB), so a sheet's memory grew with its length. Yields what iterparse yields to
+    openpyxl (end events); a row is removed from its parent when openpyxl asks for the next element.
+    """
+    parents: list[Any] = []
+    for event, element in _OPENPYXL_ITERPARSE["parse"](source, events=("start", "end")):
+        if event == "start":
+            parents.append(element)
+            continue
+        parents.pop()
+        yield event, element
+        if parents and element.tag == _ROW_TAG:
+            parents[-1].remove(element)
+
+
+_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+
+
+def _xlsx_rows(sheet: Any, close: Callable[[], Any], report: ImportReport) -> Iterator[tuple[int, list[Any]]]:
+    """Every row of the sheet, the header first, each with its line; a damaged sheet ends them (and says so)."""
+    try:
+        for line, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
             values: list[Any] = []
             for item in cells:
                 value = item.value
@@ -447,20 +549,11 @@ def read_xlsx(data: bytes, report: ImportReport) -> Sheet | None:
                 elif item.data_type == "e":
                     value = Formula(str(value))
                 values.append(value)
-            if line > MAX_ROWS + 1 and any(v not in (None, "") for v in values):
-                report.problem(line, None, f"Mehr als {MAX_ROWS} Zeilen: bitte die Datei aufteilen.")
-                return None
-            rows.append((line, values))
+            yield line, values
     except Exception as exc:  # a damaged sheet inside an intact zip
         report.problem(None, None, f"Das Tabellenblatt ist nicht lesbar ({type(exc).__name__}).")
-        return None
     finally:
-        book.close()
-    if not rows:
-        report.problem(1, None, f"Das Tabellenblatt „{name}“ ist leer.")
-        return None
-    headers = ["" if value is None else str(value) for value in rows[0][1]]
-    return Sheet(headers=headers, rows=rows[1:])
+        close()
 
 
 def cell_text(value: Any) -> str:
@@ -582,6 +675,7 @@ class RowChecker:
     def check_row(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
         self.line = line
         self.ok = True
+        self.failed: set[str | None] = set()  # the columns of the row with a problem
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
         for key, raw in cells.items():
@@ -606,7 +700,7 @@ class RowChecker:
                 texts[key] = text
         for column in SHEET_COLUMNS:
             missing = column.required and not texts.get(column.key) and column.key in cells
-            if missing and not any(p.line == line and p.column == column.header for p in self.report.problems):
+            if missing and column.header not in self.failed:
                 self.fail(column, "fehlt (Pflichtangabe)")
         for key, text in texts.items():
             if text == CLEAR and not COLUMN_BY_KEY[key].required:
@@ -626,6 +720,7 @@ class RowChecker:
 
     def fail(self, column: SheetColumn | None, message: str) -> None:
         self.ok = False
+        self.failed.add(column.header if column else None)
         self.report.problem(self.line, column.header if column else None, message)
 
     def value(self, key: str, text: str) -> Any:
@@ -861,8 +956,11 @@ class Batch:
 
     def write_order(self) -> Iterator[tuple[type[Any], list[tuple[Any, Outcome, list[str]]]]]:
         """Deletes first (a new record may take a deleted one's key), then each kind with fresh ids made sure."""
+        by_model: dict[type[Any], list[Any]] = {}
         for record in self.deleted:
-            self.writer.delete(record)
+            by_model.setdefault(type(record), []).append(record)
+        for records in by_model.values():
+            self.writer.delete_many(records)
         for model, prepared in self.prepared.items():
             fresh = [record.pk for record, outcome, _ in prepared if outcome == Outcome.CREATED]
             taken = set(model._default_manager.filter(pk__in=fresh).values_list("pk", flat=True)) if fresh else set()
@@ -872,8 +970,54 @@ class Batch:
             yield model, prepared
 
 
+class SeenKeys:
+    """The list's own ids (Quelle, Quell-ID) of the rows read so far, with their lines: each id once a file.
+
+    They are kept in a temporary table of the import's transaction rather than in memory, so that a file of
+    any length is checked against all its earlier rows in one query a batch, in memory that does not grow.
+    """
+
+    def __init__(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS import_seen_key (source text, ident text, line integer NOT NULL,"
+                " PRIMARY KEY (source, ident)) ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE import_seen_key")  # an earlier import in the same transaction (tests)
+
+    def earlier(self, keys: list[tuple[str, str, int]]) -> dict[int, int]:
+        """Note the (source, id, line) of a batch's rows; returns line → the earlier line, for ids seen before."""
+        if not keys:
+            return {}
+        columns = [list(column) for column in zip(*keys, strict=True)]
+        given = "unnest(%s::text[], %s::text[], %s::integer[]) AS given(source, ident, line)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO import_seen_key SELECT * FROM {given} ON CONFLICT DO NOTHING RETURNING line",  # noqa: S608
+                columns,
+            )
+            added = {line for (line,) in cursor.fetchall()}
+            if len(added) == len(keys):
+                return {}
+            cursor.execute(
+                f"SELECT given.line, seen.line FROM {given} JOIN import_seen_key AS seen"  # noqa: S608
+                " ON seen.source = given.source AND seen.ident = given.ident WHERE seen.line <> given.line",
+                columns,
+            )
+            return dict(cursor.fetchall())
+
+
+def _batches(rows: Iterator[T], size: int) -> Iterator[list[T]]:
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+_WRITTEN = (Outcome.CREATED, Outcome.CHANGED)
+
+
 class SpreadsheetImport:
-    """Checks every row first (collecting all problems), then writes the rows that passed."""
+    """Reads the sheet a batch of rows at a time: checks each row (collecting all problems), writes those that
+    passed. Memory holds one batch, whatever the length of the file."""
 
     def __init__(self, upload: ImportFile, file_format: str, report: ImportReport, writer: Writer) -> None:
         self.upload = upload
@@ -881,72 +1025,73 @@ class SpreadsheetImport:
         self.report = report
         self.writer = writer
         self.sources: dict[str, m.Source] = {}
-        self.touched: set[uuid.UUID] = set()
 
     def run(self) -> Iterator[Progress]:
-        data = self.upload.read()
-        sheet = read_csv(data, self.report) if self.format == "csv" else read_xlsx(data, self.report)
+        sheet = read_csv(self.upload, self.report) if self.format == "csv" else read_xlsx(self.upload, self.report)
         if sheet is None:
             return
-        columns = self.columns(sheet)
+        columns = self.columns(sheet.headers)
         if columns is None:
             return
         self.refs = References()
         checker = RowChecker(self.refs, self.report)
-        # A row with nothing in the columns read (a note in a # column at most) is no row.
-        rows = [
-            (line, cells)
-            for line, cells in sheet.rows
-            if any(index < len(cells) and cell_text_or_blank(cells[index]) for index in columns)
-            or any(cell_text_or_blank(c) for c in cells[len(sheet.headers) :])
-        ]
-        first_line: dict[tuple[str, str], int] = {}
-        results: dict[int, RowResult] = {}
+        seen = SeenKeys()
+        width = len(sheet.headers)
+        unnamed = [i for i, header in enumerate(sheet.headers) if not " ".join(str(header).split())]
+        total = sheet.total or 0  # 0: not known before reading (the page then shows the rows done only)
         # Rows are checked and written a batch at a time: every lookup and every write of a batch is one query
         # per kind of record. Rows of a file with problems are still written (and rolled back at the end), so
-        # the report says what each good row would do.
-        # A small file in smaller batches, so that its progress still shows in about ten steps.
-        size = min(BATCH_ROWS, max(2 * PROGRESS_EVERY, -(-len(rows) // 10)))
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            self.refs.find_organizations(_cell(cells, columns, "organization") for _, cells in batch)
+        # the report says what each good row would do. A small file in smaller batches, so that its progress
+        # still shows in about ten steps.
+        size = min(BATCH_ROWS, max(2 * PROGRESS_EVERY, -(-total // 10))) if total else BATCH_ROWS
+        done = 0
+        for batch in _batches(sheet.rows, size):
+            done += len(batch)
+            results: dict[int, RowResult] = {}
             checked: list[SheetRow] = []
+            # A row with nothing in the columns read (a note in a # column at most) is no row.
+            batch = [
+                (line, cells)
+                for line, cells in batch
+                if any(index < len(cells) and cell_text_or_blank(cells[index]) for index in (*columns, *unnamed))
+                or any(cell_text_or_blank(c) for c in cells[width:])
+            ]
+            self.refs.find_organizations(_cell(cells, columns, "organization") for _, cells in batch)
             for line, cells in batch:
-                extra = [c for c in cells[len(sheet.headers) :] if cell_text_or_blank(c)]
+                stray = [index for index in unnamed if index < len(cells) and cell_text_or_blank(cells[index])]
+                for index in stray:
+                    self.report.problem(line, _letter(index), "Wert in einer Spalte ohne Überschrift")
+                extra = [c for c in cells[width:] if cell_text_or_blank(c)]
                 if extra:
                     self.report.problem(line, None, "mehr Zellen als Spaltenüberschriften")
                 row = checker.check(line, {c.key: cells[i] if i < len(cells) else None for i, c in columns.items()})
-                if row is not None:
-                    key = (row.source_key, str(row.values["quell_id"]))
-                    if key in first_line:
-                        self.report.problem(
-                            line, "Quell-ID", f"„{key[1]}“ kommt für diese Quelle schon in Zeile {first_line[key]} vor"
-                        )
-                        row = None
-                    else:
-                        first_line[key] = line
-                if row is None or extra:
+                if row is None or extra or stray:
                     ident, label = _cell(cells, columns, "quell_id")[:100], _cell(cells, columns, "name")[:80]
                     results[line] = RowResult(line, ident, label, Outcome.REJECTED)
                 else:
                     checked.append(row)
-            yield Progress(start + len(batch), len(rows), "geprüft")
+            earlier = seen.earlier([(row.source_key, str(row.values["quell_id"]), row.line) for row in checked])
+            for row in [row for row in checked if row.line in earlier]:
+                ident = row.values["quell_id"]
+                message = f"„{ident}“ kommt für diese Quelle schon in Zeile {earlier[row.line]} vor"
+                self.report.problem(row.line, "Quell-ID", message)
+                results[row.line] = RowResult(row.line, ident, row.label, Outcome.REJECTED)
+            checked = [row for row in checked if row.line not in earlier]
+            yield Progress(done, total, "geprüft")
             if checked:
                 results.update(self.write_batch(checked))
-            yield Progress(start + len(batch), len(rows), "verarbeitet")
-        self.report.rows = [results[line] for line in sorted(results)]
+            for line in sorted(results):
+                self.report.add_row(results[line])
+            yield Progress(done, total, "verarbeitet")
 
-    def columns(self, sheet: Sheet) -> dict[int, SheetColumn] | None:
+    def columns(self, headers: list[str]) -> dict[int, SheetColumn] | None:
         """Column index → column, from the header row; problems for unknown, repeated and missing ones."""
         found: dict[int, SheetColumn] = {}
         ok = True
-        for index, header in enumerate(sheet.headers):
+        for index, header in enumerate(headers):
             name = " ".join(str(header).split())
             if not name or name.startswith("#"):
-                if not name and any(index < len(c) and cell_text_or_blank(c[index]) for _, c in sheet.rows):
-                    self.report.problem(1, _letter(index), "Spalte mit Werten, aber ohne Überschrift")
-                    ok = False
-                continue
+                continue  # a column without a heading is only wrong where it holds a value (see run)
             column = HEADERS.get(fold_header(name))
             if column is None:
                 self.report.problem(
@@ -980,9 +1125,10 @@ class SpreadsheetImport:
         organizations = self.organizations(ready, results)
         ready = [(row, source) for row, source in ready if row.line not in results]
         wanted = {(source.key, str(row.values["quell_id"])) for row, source in ready}
+        # "external_id <> ''" as the unique index on (external_source, external_id) says, so that it is used.
         found = m.Service.objects.filter(
             external_source__in={key for key, _ in wanted}, external_id__in={ident for _, ident in wanted}
-        )
+        ).exclude(external_id="")
         services = {(s.external_source, s.external_id): s for s in found}
         fresh = {key: import_id("service", f"{key[0]}/{key[1]}") for key in wanted if key not in services}
         taken = set(m.Service.objects.filter(pk__in=fresh.values()).values_list("pk", flat=True)) if fresh else set()
@@ -1036,12 +1182,15 @@ class SpreadsheetImport:
         for model, done_list in batch.write_order():
             if not self.save(model, done_list, rows, results):
                 return results
-        if not self.report.problems:
-            refresh_search_text(service.pk for _, _, (service, _, _) in prepared)
+        if not self.report.problems:  # (with problems nothing is kept: no need)
+            # A row that changed nothing changed no service's search text either.
+            written = [service.pk for row, _, (service, _, _) in prepared if results[row.line].outcome in _WRITTEN]
+            if written:
+                refresh_search_text(written)
         return results
 
     def reject(self, row: SheetRow, exc: Rejected, results: dict[int, RowResult]) -> None:
-        self.report.problems += exc.problems
+        self.report.add_problems(exc.problems)
         results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
 
     def save(
@@ -1057,7 +1206,7 @@ class SpreadsheetImport:
             self.writer.save_many(model, prepared, where=Where(rows[0].line))
         except Rejected as exc:
             # One statement writes the batch, so the database cannot say which row broke its rule.
-            self.report.problems += [Problem(p.line, p.column, f"{lines}: {p.message}", p.file) for p in exc.problems]
+            self.report.add_problems([Problem(p.line, p.column, f"{lines}: {p.message}", p.file) for p in exc.problems])
             for row in rows:
                 results[row.line] = RowResult(row.line, row.values["quell_id"], row.label, Outcome.REJECTED)
             return False

@@ -6,9 +6,10 @@ Every catalogue record (:class:`Record`) keeps its source, its verification stat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Collection
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -138,20 +139,30 @@ class Record(models.Model):
             super().clean_fields(exclude=exclude)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
-        skipped = {*(exclude or ()), *errors, *self.get_deferred_fields()}
-        for field in self._meta.concrete_fields:
-            if field.name in skipped or field.attname in skipped or field.choices:
+        skipped = {*(exclude or ()), *errors}
+        for field, single_line in _free_text_fields(type(self)):
+            if field.name in skipped or field.attname in skipped or field.attname not in self.__dict__:  # deferred
                 continue
-            value = getattr(self, field.attname)
-            if not isinstance(value, str) or not isinstance(field, (models.CharField, models.TextField)):
+            value = self.__dict__[field.attname]
+            if not isinstance(value, str):
                 continue
-            single_line = not isinstance(field, models.TextField)
             try:
                 check_text(value, single_line=single_line, max_length=field.max_length or TEXT_MAX_LENGTH)
             except ValidationError as exc:
                 errors.setdefault(field.name, []).append(exc)
         if errors:
             raise ValidationError(errors)
+
+
+@functools.cache
+def _free_text_fields(model: type[models.Model]) -> list[tuple[models.Field[Any, Any], bool]]:
+    """The model's columns of free text (no choices), each with whether it is one line: what check_text checks.
+    Worked out once a model, as an import checks thousands of records."""
+    return [
+        (field, not isinstance(field, models.TextField))
+        for field in model._meta.concrete_fields
+        if isinstance(field, (models.CharField, models.TextField)) and not field.choices
+    ]
 
 
 def record_constraints(*extra: models.BaseConstraint) -> list[models.BaseConstraint]:

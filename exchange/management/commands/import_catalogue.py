@@ -42,8 +42,6 @@ class Command(BaseCommand):
         report = importer.report
         # Every row when nothing is written (dry run, rejected file) or when asked; else the changes only.
         verbose = options["verbosity"] >= 2 or options["dry_run"] or not report.ok
-        if not verbose:
-            report.rows = [row for row in report.rows if row.outcome != "unverändert"]
-        self.stdout.write(report.text())
+        self.stdout.write(report.text(unchanged=verbose))
         if not report.ok:
-            raise CommandError(f"{len(report.problems)} problem(s): nothing was imported", returncode=1)
+            raise CommandError(f"{report.problem_count} problem(s): nothing was imported", returncode=1)
