@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 import directory.cache
@@ -68,6 +69,15 @@ def pages_stale_at_once(monkeypatch):
 def alice(db) -> User:
     """An administrator."""
     return User.objects.create_superuser("alice", "alice@example.org", "correct horse battery staple")
+
+
+@pytest.fixture(autouse=True)
+def no_language_left_active():
+    """Each test starts in the default language: LocaleMiddleware activates a request's language for the thread
+    and leaves it active, so without this a test's outcome would depend on the language of an earlier test's
+    last request on the same process."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
