@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -36,6 +37,9 @@ from directory.models import (
 from directory.provenance import fallback_organization
 from directory.translation import FALLBACK_LANGUAGE, Translated, for_page, translate
 
+# When a record was created, changed and last verified: what no card shows (three timestamps to parse a record).
+KEEPING_DATES = ("created_at", "updated_at", "last_verified_at")
+
 
 def services_for_cards(queryset: QuerySet[Service]) -> QuerySet[Service]:
     """What a card shows (:func:`make_card`, ``_card.html``), in a fixed number of queries whatever the number
@@ -55,10 +59,13 @@ def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet
     queryset = queryset.defer("search_text", "search_vector", "search_names")
     if not whole_page:
         # A card names no source and no language: its records come without them (a list of sixty cards would
-        # otherwise build some 250 Source and 120 Language records it never shows).
+        # otherwise build some 250 Source and 120 Language records it never shows). Its hours and phones, the
+        # most numerous records (~270 on a city's responsible page), come without the dates of their keeping.
+        card_hours = Schedule.objects.defer(*KEEPING_DATES)
+        card_phones = Phone.objects.defer(*KEEPING_DATES)
         return queryset.select_related("organization__parent_organization", "service_type").prefetch_related(
-            listed("phones"),
-            listed("schedules"),
+            listed("phones", card_phones),
+            listed("schedules", card_hours),
             # The Kreis's or city's own contacts: the way to reach an office whose contacts are unknown.
             listed("organization__phones"),
             listed("organization__parent_organization__phones"),
@@ -67,7 +74,11 @@ def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet
                 # The Gemeinde for its name only: its boundary (a large multipolygon) is for the map's queries.
                 ServiceAtLocation.objects.select_related("location__gemeinde")
                 .defer("location__gemeinde__geometry")
-                .prefetch_related(listed("schedules"), listed("phones"), listed("location__schedules")),
+                .prefetch_related(
+                    listed("schedules", card_hours),
+                    listed("phones", card_phones),
+                    listed("location__schedules", card_hours),
+                ),
             ),
         )
     with_source = ("source",)
@@ -153,6 +164,8 @@ class Card:
     """What a list shows of one service."""
 
     service: Service
+    # Its page (the card links it twice: reversed once).
+    url: str
     name: Translated
     description: Translated
     organization: Translated
@@ -187,6 +200,7 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
     fallback = fallback_organization(service) if not phones else None
     return Card(
         service=service,
+        url=reverse("service", args=[service.pk]),
         name=translate(service.name),
         description=translate(service.description),
         organization=translate(service.organization.name),
