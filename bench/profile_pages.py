@@ -5,13 +5,14 @@ Usage (the database is only read — the connection is read-only, unmet searches
 
     DATABASE_URL=postgis://postgres@127.0.0.1:5432/wegweiser_bench REDIS_URL=redis://127.0.0.1:6379/2 \\
         .venv/bin/python bench/profile_pages.py [--inputs 100] [--seed 7] [--only responsible,search_text_place]
-        [--profile responsible] [--dump DIR]
+        [--profile responsible] [--dump DIR [--at 2026-03-04T10:30:00+01:00]]
 
 Each URL is requested once through Django's test client, after a few unmeasured requests per scenario (imports,
 compiled templates, the first connection). Prints per scenario the median and p95 wall time, the median SQL
 time (the sum of the request's queries as the client measured them) and the median number of queries.
 ``--profile NAME`` runs that scenario's requests under cProfile and prints the functions that took the most
-time; ``--dump DIR`` writes every answer's body to DIR (to compare the pages before and after a change).
+time; ``--dump DIR`` writes every answer's body to DIR (to compare the pages before and after a change), with
+the clock stopped at ``--at`` (opening states and the slip's days otherwise differ between two runs).
 Standard library and Django only.
 """
 
@@ -28,8 +29,10 @@ import statistics
 import sys
 import time
 import urllib.parse
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -166,7 +169,16 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--profile", default="", help="run this scenario under cProfile")
     parser.add_argument("--dump", type=Path, help="write each answer to this folder")
+    parser.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        default=datetime.fromisoformat("2026-03-04T10:30:00+01:00"),
+        help="with --dump: the time every page is rendered at (ISO 8601 with offset; default a Wednesday morning)",
+    )
     args = parser.parse_args()
+    if args.dump is not None:
+        # Two dumps compare byte for byte only when "open now" and the slip's days are computed for one moment.
+        mock.patch("django.utils.timezone.now", return_value=args.at).start()
 
     connection_created.connect(read_only)
     # A search that finds nothing is counted for the editors (a write): not for these made-up requests.

@@ -15,7 +15,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from directory.models import Organization, Service, Source
+from directory.models import Organization, Service, Source, related
 
 _Confirmation = TypeVar("_Confirmation")
 
@@ -56,12 +56,12 @@ def source_text(source: Source) -> str:
 def fact_provenance(service: Service) -> list[Provenance]:
     """One entry per group of the service's contact facts whose source is a public page."""
     found: dict[str, Source] = {}
-    places = [sal.location for sal in service.service_at_locations.all()]
+    places = [sal.location for sal in related(service, "service_at_locations")]
     for group, records in (
         ("address", [a for place in places for a in place.street_addresses]),
-        ("phones", list(service.phones.all())),
-        ("hours", list(service.schedules.all())),
-        ("languages", list(service.languages.all())),
+        ("phones", related(service, "phones")),
+        ("hours", related(service, "schedules")),
+        ("languages", related(service, "languages")),
     ):
         source = next((r.source for r in records if r.source is not None and r.source.is_public_page), None)
         if source is not None:
@@ -72,7 +72,7 @@ def fact_provenance(service: Service) -> list[Provenance]:
 
 
 def has_own_contact(service: Service) -> bool:
-    return bool(service.email or service.url or service.phones.all())
+    return bool(service.email or service.url or related(service, "phones"))
 
 
 def fallback_organization(service: Service) -> Organization | None:
@@ -81,7 +81,7 @@ def fallback_organization(service: Service) -> Organization | None:
         return None
     organization = service.organization
     for candidate in (organization, organization.parent_organization):
-        if candidate is not None and (candidate.email or candidate.website or candidate.phones.all()):
+        if candidate is not None and (candidate.email or candidate.website or related(candidate, "phones")):
             return candidate
     return None
 
@@ -100,17 +100,17 @@ def recorded_groups(service: Service) -> frozenset[str]:
     The one rule behind "checked on …": a group with nothing recorded is "not yet verified" and can be
     neither confirmed nor shown as checked. Reads prefetched relations where the caller prefetched them.
     """
-    places = list(service.service_at_locations.all())
+    places = related(service, "service_at_locations")
     groups = set()
-    if service.email or service.url or service.phones.all() or any(sal.phones.all() for sal in places):
+    if service.email or service.url or related(service, "phones") or any(related(sal, "phones") for sal in places):
         groups.add("contact")
     if (
-        service.schedules.all()
-        or any(sal.schedules.all() for sal in places)
-        or any(sal.location.schedules.all() for sal in places)
+        related(service, "schedules")
+        or any(related(sal, "schedules") for sal in places)
+        or any(related(sal.location, "schedules") for sal in places)
     ):
         groups.add("hours")
-    if service.languages.all():
+    if related(service, "languages"):
         groups.add("languages")
     return frozenset(groups)
 

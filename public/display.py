@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -30,9 +31,14 @@ from directory.models import (
     Service,
     ServiceArea,
     ServiceAtLocation,
+    listed,
+    related,
 )
 from directory.provenance import fallback_organization
 from directory.translation import FALLBACK_LANGUAGE, Translated, for_page, translate
+
+# When a record was created, changed and last verified: what no card shows (three timestamps to parse a record).
+KEEPING_DATES = ("created_at", "updated_at", "last_verified_at")
 
 
 def services_for_cards(queryset: QuerySet[Service]) -> QuerySet[Service]:
@@ -49,47 +55,55 @@ def services_for_display(queryset: QuerySet[Service]) -> QuerySet[Service]:
 
 def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet[Service]:
     # The search texts (all languages) and the vector are for matching only: not worth fetching for display.
+    # Every list comes as a plain list (directory.models.listed), read by directory.models.related.
     queryset = queryset.defer("search_text", "search_vector", "search_names")
     if not whole_page:
         # A card names no source and no language: its records come without them (a list of sixty cards would
-        # otherwise build some 250 Source and 120 Language records it never shows).
+        # otherwise build some 250 Source and 120 Language records it never shows). Its hours and phones, the
+        # most numerous records (~270 on a city's responsible page), come without the dates of their keeping.
+        card_hours = Schedule.objects.defer(*KEEPING_DATES)
+        card_phones = Phone.objects.defer(*KEEPING_DATES)
         return queryset.select_related("organization__parent_organization", "service_type").prefetch_related(
-            "phones",
-            "schedules",
+            listed("phones", card_phones),
+            listed("schedules", card_hours),
             # The Kreis's or city's own contacts: the way to reach an office whose contacts are unknown.
-            "organization__phones",
-            "organization__parent_organization__phones",
-            Prefetch(
+            listed("organization__phones"),
+            listed("organization__parent_organization__phones"),
+            listed(
                 "service_at_locations",
                 # The Gemeinde for its name only: its boundary (a large multipolygon) is for the map's queries.
-                queryset=ServiceAtLocation.objects.select_related("location__gemeinde")
+                ServiceAtLocation.objects.select_related("location__gemeinde")
                 .defer("location__gemeinde__geometry")
-                .prefetch_related("schedules", "phones", "location__schedules"),
+                .prefetch_related(
+                    listed("schedules", card_hours),
+                    listed("phones", card_phones),
+                    listed("location__schedules", card_hours),
+                ),
             ),
         )
     with_source = ("source",)
     return queryset.select_related(
         "organization__parent_organization", "service_type", "source", "contact_source"
     ).prefetch_related(
-        Prefetch("phones", queryset=Phone.objects.select_related(*with_source)),
-        Prefetch("languages", queryset=Language.objects.select_related(*with_source)),
-        Prefetch("schedules", queryset=Schedule.objects.select_related(*with_source)),
-        "organization__phones",
-        "organization__parent_organization__phones",
+        listed("phones", Phone.objects.select_related(*with_source)),
+        listed("languages", Language.objects.select_related(*with_source)),
+        listed("schedules", Schedule.objects.select_related(*with_source)),
+        listed("organization__phones"),
+        listed("organization__parent_organization__phones"),
         areas_named(),
-        "cost_options",
-        Prefetch("attributes", queryset=Attribute.objects.select_related("taxonomy_term__taxonomy")),
-        Prefetch(
+        listed("cost_options"),
+        listed("attributes", Attribute.objects.select_related("taxonomy_term__taxonomy")),
+        listed(
             "service_at_locations",
-            queryset=ServiceAtLocation.objects.select_related("location__gemeinde")
+            ServiceAtLocation.objects.select_related("location__gemeinde")
             .defer("location__gemeinde__geometry")
             .prefetch_related(
-                "schedules",
-                "phones",
-                "location__schedules",
-                Prefetch("location__addresses", queryset=Address.objects.select_related("source")),
-                "location__accessibility",
-                "location__languages",
+                listed("schedules"),
+                listed("phones"),
+                listed("location__schedules"),
+                listed("location__addresses", Address.objects.select_related("source")),
+                listed("location__accessibility"),
+                listed("location__languages"),
             ),
         ),
     )
@@ -98,26 +112,27 @@ def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet
 def areas_named() -> Prefetch[Any]:
     """A service's areas by code and name: what a page says of them (their extent, a large multipolygon
     copied for the API, is not read)."""
-    return Prefetch("service_areas", queryset=ServiceArea.objects.only("service", "ags", "excludes", "name"))
+    return listed("service_areas", ServiceArea.objects.only("service", "ags", "excludes", "name"))
 
 
 def service_schedules(service: Service) -> list[Schedule]:
     """The hours that apply to a service: its own, else those at its places, else its places' hours."""
-    own = list(service.schedules.all())
+    own = related(service, "schedules")
     if own:
         return own
-    at_places = [s for sal in service.service_at_locations.all() for s in sal.schedules.all()]
+    places = related(service, "service_at_locations")
+    at_places = [s for sal in places for s in related(sal, "schedules")]
     if at_places:
         return at_places
-    return [s for sal in service.service_at_locations.all() for s in sal.location.schedules.all()]
+    return [s for sal in places for s in related(sal.location, "schedules")]
 
 
 def place_schedules(service: Service, service_at_location: ServiceAtLocation) -> list[Schedule]:
     """The hours at one place of a service: the service's hours there, else the place's, else the service's own."""
     return (
-        list(service_at_location.schedules.all())
-        or list(service_at_location.location.schedules.all())
-        or list(service.schedules.all())
+        related(service_at_location, "schedules")
+        or related(service_at_location.location, "schedules")
+        or related(service, "schedules")
     )
 
 
@@ -149,6 +164,8 @@ class Card:
     """What a list shows of one service."""
 
     service: Service
+    # Its page (the card links it twice: reversed once).
+    url: str
     name: Translated
     description: Translated
     organization: Translated
@@ -174,14 +191,16 @@ class Card:
 
 
 def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
-    places = [sal.location for sal in service.service_at_locations.all()]
-    phones = [p.number for p in service.phones.all()] or [
-        p.number for sal in service.service_at_locations.all() for p in sal.phones.all()
+    at_places = related(service, "service_at_locations")
+    places = [sal.location for sal in at_places]
+    phones = [p.number for p in related(service, "phones")] or [
+        p.number for sal in at_places for p in related(sal, "phones")
     ]
     distance = getattr(service, "distance_m", None)
     fallback = fallback_organization(service) if not phones else None
     return Card(
         service=service,
+        url=reverse("service", args=[service.pk]),
         name=translate(service.name),
         description=translate(service.description),
         organization=translate(service.organization.name),
@@ -195,7 +214,7 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
         if distance is not None and getattr(service, "distance_accuracy", "") == PointAccuracy.EXACT
         else None,
         fallback=fallback,
-        fallback_phones=[p.number for p in fallback.phones.all()] if fallback else [],
+        fallback_phones=[p.number for p in related(fallback, "phones")] if fallback else [],
         responsible=bool(getattr(service, "responsible", False)),
     )
 
@@ -203,7 +222,7 @@ def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
 def area_reason(service: Service, levels: list[str]) -> str:
     """Why a service is responsible for the place: the area of its that covers it, in words (the area's
     German name marked as German on pages in other languages)."""
-    for area in sorted(service.service_areas.all(), key=lambda a: -len(a.ags)):
+    for area in sorted(related(service, "service_areas"), key=lambda a: -len(a.ags)):
         if area.ags in levels and not area.excludes:
             area_name = for_page(Translated(area.name or area.ags, FALLBACK_LANGUAGE, False))
             return mark_safe(escape(_("Responsible for %(area)s")) % {"area": area_name})  # noqa: S308 - escaped

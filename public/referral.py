@@ -38,7 +38,7 @@ from django.views.decorators.http import require_safe
 
 from directory import hours
 from directory.cache import while_unchanged
-from directory.models import Location, Organization, Service
+from directory.models import Location, Organization, Service, listed, related
 from directory.places import single_line
 from directory.provenance import Provenance, fact_provenance, fallback_organization
 from directory.translation import Translated, join_list, translate
@@ -221,6 +221,7 @@ class SlipEntry:
     sources_de: list[tuple[str, str]]
     # The Kreis or city that runs the office, when the office's own contacts are unknown.
     fallback: Organization | None
+    fallback_phones: list[str]
     # The slip's query without this service: the "remove" link.
     without: str = ""
 
@@ -241,14 +242,14 @@ def sources_by_page(provenance: list[Provenance], language: str) -> list[tuple[s
 def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEntry:
     today = timezone.localdate()
     places = []
-    for sal in service.service_at_locations.all():
+    for sal in related(service, "service_at_locations"):
         location = sal.location
         schedules = place_schedules(service, sal)
         places.append(
             SlipPlace(
                 location=location,
                 name=translate(location.name, "de"),
-                addresses=list(location.addresses.all()),
+                addresses=related(location, "addresses"),
                 days=hours.days(schedules, today, SLIP_DAYS),
                 transportation=translate(location.transportation, language),
                 transportation_de=translate(location.transportation, "de"),
@@ -256,6 +257,7 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
         )
     url = request.build_absolute_uri(reverse("service", args=[service.pk]))
     provenance = fact_provenance(service)
+    fallback = fallback_organization(service)
     with translation.override("de"):
         sources_de = sources_by_page(provenance, "de")
     return SlipEntry(
@@ -270,15 +272,16 @@ def slip_entry(request: HttpRequest, service: Service, language: str) -> SlipEnt
         eligibility_de=translate(service.eligibility_description, "de"),
         documents=[
             (translate(d.document, language), translate(d.document, "de").text)
-            for d in service.required_documents.all()
+            for d in related(service, "required_documents")
         ],
-        phones=[p.number for p in service.phones.all()],
+        phones=[p.number for p in related(service, "phones")],
         places=places,
         qr=qr_svg(url),
         url=url,
         sources=sources_by_page(provenance, language),
         sources_de=sources_de,
-        fallback=fallback_organization(service),
+        fallback=fallback,
+        fallback_phones=[p.number for p in related(fallback, "phones")] if fallback else [],
     )
 
 
@@ -319,7 +322,7 @@ def slip_context(request: HttpRequest, language: str) -> tuple[dict[str, Any], i
     found = {
         s.pk: s
         for s in services_for_display(Service.objects.filter(pk__in=selection.ids)).prefetch_related(
-            "required_documents"
+            listed("required_documents")
         )
     }
     unknown = [str(pk) for pk in selection.ids if pk not in found]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from directory import hours
-from directory.models import Address, Phone, Service
+from directory.models import Address, Phone, Service, related
 from directory.translation import translate
 from public.display import service_schedules
 
@@ -40,8 +40,9 @@ def contact_paths(service: Service) -> ContactPaths:
     """The office's own ways to reach it (from the prefetched records of ``services_for_display``): its phones
     and those at its places, its e-mail and website, and the street addresses of its places. The contacts of
     the Kreis or city that runs it are not the office's and stay out."""
-    at_places = service.service_at_locations.all()
-    phones = {p.international: p for p in [*service.phones.all(), *(p for sal in at_places for p in sal.phones.all())]}
+    at_places = related(service, "service_at_locations")
+    at_place_phones = (p for sal in at_places for p in related(sal, "phones"))
+    phones = {p.international: p for p in [*related(service, "phones"), *at_place_phones]}
     addresses = {(a.address_1, a.postal_code, a.city): a for sal in at_places for a in sal.location.street_addresses}
     return ContactPaths(
         phones=list(phones.values()),
@@ -58,8 +59,8 @@ def escape(text: str) -> str:
 def simple_hours(service: Service) -> str:
     """The weekly hours in one short German text ("Mo–Fr 9:00–12:00"), or "" when they are not simple:
     hours that hold only for some dates, closures or several places with their own hours do not fit a note."""
-    own = list(service.schedules.all())
-    places = {tuple(s.pk for s in sal.schedules.all()) for sal in service.service_at_locations.all()}
+    own = related(service, "schedules")
+    places = {tuple(s.pk for s in related(sal, "schedules")) for sal in related(service, "service_at_locations")}
     schedules = own or service_schedules(service)
     if not schedules or (not own and len(places) > 1):
         return ""

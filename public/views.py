@@ -50,6 +50,7 @@ from directory.models import (
     TaxonomyTerm,
     ags_levels,
     record_by_id,
+    related,
 )
 from directory.places import PlaceError, PlaceResult, resolve_place, single_line
 from directory.provenance import fact_provenance
@@ -523,23 +524,23 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
     today = timezone.localdate()
     card = make_card(service, now)
     places = []
-    for sal in service.service_at_locations.all():
+    for sal in related(service, "service_at_locations"):
         location = sal.location
         schedules = place_schedules(service, sal)
         places.append(
             PlaceView(
                 location=location,
                 name=translate(location.name),
-                addresses=list(location.addresses.all()),
+                addresses=related(location, "addresses"),
                 directions_url=directions_url(location),
                 opening=describe_opening(schedules, now),
                 week=hours.week(schedules, today),
-                accessibility=list(location.accessibility.all()),
+                accessibility=related(location, "accessibility"),
                 transportation=translate(location.transportation),
             )
         )
     terms: dict[str, list[Translated]] = {}
-    for attribute in service.attributes.all():
+    for attribute in related(service, "attributes"):
         key = attribute.taxonomy_term.taxonomy.key.replace("-", "_")  # usable in templates
         terms.setdefault(key, []).append(translate(attribute.taxonomy_term.name))
     map_points = [
@@ -557,7 +558,7 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
         "service": service,
         "places": places,
         "terms": terms,
-        "own_week": hours.week(service.schedules.all(), today) if service.schedules.all() else None,
+        "own_week": hours.week(own, today) if (own := related(service, "schedules")) else None,
         "texts": {
             name: translate(getattr(service, name))
             for name in (
@@ -568,14 +569,14 @@ def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
                 "alert",
             )
         },
-        "cost_options": list(service.cost_options.all()),
+        "cost_options": related(service, "cost_options"),
         "map_points": map_points,
         "booking_links": sorted({s.schedule_link for s in service_schedules(service) if s.schedule_link}),
         "provenance": fact_provenance(service),
         "vcard_offered": bool(contact_paths(service)),
-        "language_names": [language_name(language.code) for language in service.languages.all()],
-        "documents": [translate(d.document) for d in service.required_documents.all()],
-        "service_area_names": [a.name or a.ags for a in service.service_areas.all() if not a.excludes],
+        "language_names": [language_name(language.code) for language in related(service, "languages")],
+        "documents": [translate(d.document) for d in related(service, "required_documents")],
+        "service_area_names": [a.name or a.ags for a in related(service, "service_areas") if not a.excludes],
     }
     return render(request, "public/service.html", context)
 

@@ -40,6 +40,8 @@ from directory.models.catalogue import (
     TextMatch,
     exactly_one,
     international_number,
+    listed,
+    related,
     responsible_condition,
     search_form,
 )
@@ -145,8 +147,10 @@ __all__ = [
     "exactly_one",
     "fold_name",
     "international_number",
+    "listed",
     "record_by_id",
     "record_constraints",
+    "related",
     "responsible_condition",
     "search_form",
 ]

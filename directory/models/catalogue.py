@@ -25,7 +25,7 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
@@ -64,6 +64,28 @@ def international_number(number: str) -> str:
     if digits.startswith("0"):
         return f"+{GERMANY_CALLING_CODE}{digits[1:]}"
     return digits
+
+
+# --- Related records as prefetched lists -----------------------------------------------------------------
+
+# The attribute a relation's records are prefetched into by :func:`listed` ("phones" → "phones_listed").
+LISTED = "_listed"
+
+
+def listed(lookup: str, queryset: QuerySet[Any] | None = None) -> Prefetch[Any]:
+    """A prefetch of ``lookup`` (``"phones"``, ``"location__schedules"``) into a plain list that :func:`related`
+    reads. Prefetched into the manager instead, Django builds a filtered QuerySet per record and relation
+    (~700 on a responsible page of ~60 cards, a fifth of its time); a list costs nothing per record."""
+    return Prefetch(lookup, queryset=queryset, to_attr=lookup.rsplit("__", 1)[-1] + LISTED)
+
+
+def related(record: models.Model, name: str) -> list[Any]:
+    """The records of ``record``'s relation ``name``: the list :func:`listed` prefetched, else the manager's
+    (prefetched by name, or one query now). The one way the site's pages, the slip and the checks read them."""
+    prefetched = record.__dict__.get(name + LISTED)
+    if prefetched is not None:
+        return prefetched
+    return list(getattr(record, name).all())
 
 
 def exactly_one(*fields: str) -> Q:
@@ -948,7 +970,7 @@ class Location(Record):
     @property
     def street_addresses(self) -> list[Address]:
         """Its addresses that name a street (a page gave one), from the prefetched addresses."""
-        return [address for address in self.addresses.all() if address.address_1]
+        return [address for address in related(self, "addresses") if address.address_1]
 
 
 class AddressType(models.TextChoices):
