@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import Point
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.contrib.postgres.search import (
     SearchQuery,
@@ -23,9 +24,9 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorField,
 )
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
@@ -383,9 +384,35 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         What a filter is offered with: where no service states a fact, a filter on it finds nothing because
         nothing is recorded, which must not read as "there is nothing".
         """
-        counts = {name: Count("pk", filter=condition()) for name, condition in STATED.items()}
-        counts |= {f"language_{code}": Count("pk", filter=speaks([code])) for code in languages}
-        return self.aggregate(**counts)
+        # One row of facts per service, each fact computed once (its languages as two arrays: two lookups
+        # instead of two per language asked), then counted in one pass over those rows. Counting each
+        # language by its own EXISTS cost 14 of the 23 lookups a service, 15–30 ms over 201 services at 100k.
+        boolean = models.BooleanField()
+        stated = {f"stated_{name}": ExpressionWrapper(fact(), output_field=boolean) for name, fact in STATED.items()}
+        facts = (
+            self.order_by()
+            .annotate(
+                **stated,
+                spoken_here=ArraySubquery(_languages_of_service().values("code")),
+                spoken_at_places=ArraySubquery(_languages_at_places().values("code")),
+            )
+            .values(*stated, "spoken_here", "spoken_at_places")
+        )
+        names = [*STATED, *(f"language_{code}" for code in languages)]
+        try:
+            facts_sql, facts_params = facts.query.sql_with_params()
+        except EmptyResultSet:  # no services at all (nothing found): nothing states anything
+            return dict.fromkeys(names, 0)
+        counts = [f"count(*) FILTER (WHERE fact.stated_{name})" for name in STATED]
+        spoken = "count(*) FILTER (WHERE %s = ANY(fact.spoken_here) OR %s = ANY(fact.spoken_at_places))"
+        counts += [spoken] * len(languages)
+        codes = [code for code in languages for _ in range(2)]
+        # Django's own SQL with its parameters kept apart: the codes are parameters too, nothing is spliced in.
+        sql = f"SELECT {', '.join(counts)} FROM ({facts_sql}) AS fact"  # noqa: S608
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, (*codes, *facts_params))
+            row = cursor.fetchone()
+        return dict(zip(names, row, strict=True))
 
     def run_as(self, jobcenter_form: str) -> ServiceQuerySet:
         """Jobcenters run that way (gemeinsame Einrichtung or zugelassener kommunaler Träger)."""
@@ -638,10 +665,20 @@ def responsible_condition(ags: str) -> Q:
     return Q(Exists(covering.filter(excludes=False))) & ~Q(Exists(covering.filter(excludes=True)))
 
 
+def _languages_of_service() -> models.QuerySet[Language]:
+    """The service's own languages (the outer query's service)."""
+    return Language.objects.filter(service=OuterRef("pk"))
+
+
+def _languages_at_places() -> models.QuerySet[Language]:
+    """The languages of the service's places (via service_at_location); a phone's languages do not count."""
+    return Language.objects.filter(location__service_at_locations__service=OuterRef("pk"))
+
+
 def speaks(codes: list[str]) -> Q:
     """One of the languages is spoken at the service or at one of its places (see ``speaking``)."""
-    return Q(Exists(Language.objects.filter(service=OuterRef("pk"), code__in=codes))) | _at_service_places(
-        Language, code__in=codes
+    return Q(Exists(_languages_of_service().filter(code__in=codes))) | Q(
+        Exists(_languages_at_places().filter(code__in=codes))
     )
 
 
