@@ -387,7 +387,7 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         # One row of facts per service, each fact computed once (its languages as two arrays: two lookups
         # instead of two per language asked), then counted in one pass over those rows. Counting each
         # language by its own EXISTS cost 14 of the 23 lookups a service, 15–30 ms over 201 services at 100k.
-        boolean = models.BooleanField()
+        boolean: models.BooleanField[bool, bool] = models.BooleanField()
         stated = {f"stated_{name}": ExpressionWrapper(fact(), output_field=boolean) for name, fact in STATED.items()}
         facts = (
             self.order_by()
