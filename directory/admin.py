@@ -35,12 +35,17 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # Names, descriptions and terms feed the search text of the services concerned.
+        # Names, descriptions and terms feed the search text of the services concerned; a place's or a
+        # service-at-location's schedules, languages and accessibility feed their stored facts (ServiceFacts).
         obj = form.instance
         if isinstance(obj, m.Service):
             refresh_search_text([obj.pk])
         elif isinstance(obj, m.Organization):
             refresh_search_text(obj.services.values_list("pk", flat=True))
+        elif isinstance(obj, m.Location):
+            refresh_search_text(obj.service_at_locations.values_list("service_id", flat=True))
+        elif isinstance(obj, m.ServiceAtLocation):
+            refresh_search_text([obj.service_id])
         elif isinstance(obj, (m.Taxonomy, m.TaxonomyTerm)):
             refresh_search_text()
 
