@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.admin import site
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
@@ -510,6 +511,15 @@ def test_facts_stated_counts_the_services_that_record_each_fact(service_with_a_p
     assert Service.objects.none().facts_stated(["ar"]) == dict.fromkeys(
         ["free", "walk_in", "barrier_free", "hours", "eligibility", "language_ar"], 0
     )  # nothing found: nothing states anything (no query)
+
+
+def test_it_keeps_the_stored_facts_when_the_admin_removes_a_place(rf, service_with_a_place):
+    service, location = service_with_a_place
+    factories.language(location=location, code="ar")
+    scope = Service.objects.filter(pk=service.pk)
+    assert scope.facts_stated(["ar"])["language_ar"] == 1
+    site.get_model_admin(ServiceAtLocation).delete_model(rf.post("/admin/"), service.service_at_locations.get())
+    assert scope.facts_stated(["ar"])["language_ar"] == 0  # the place's language is no longer the service's
 
 
 def test_eligibility_narrows_only_the_services_that_state_it():
