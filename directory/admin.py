@@ -35,14 +35,40 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # Names, descriptions and terms feed the search text of the services concerned.
+        # Names, descriptions and terms feed the search text of the services concerned; a place's or a
+        # service-at-location's schedules, languages and accessibility feed their stored facts (ServiceFacts).
         obj = form.instance
         if isinstance(obj, m.Service):
             refresh_search_text([obj.pk])
         elif isinstance(obj, m.Organization):
             refresh_search_text(obj.services.values_list("pk", flat=True))
+        elif isinstance(obj, (m.Location, m.ServiceAtLocation)):
+            refresh_search_text(services_offered_at(obj))
         elif isinstance(obj, (m.Taxonomy, m.TaxonomyTerm)):
             refresh_search_text()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        # A place or a service-at-location gone takes its hours, languages and accessibility from the services'
+        # stored facts; which services those were can only be asked before the delete.
+        offered = services_offered_at(obj)
+        super().delete_model(request, obj)
+        if offered:
+            refresh_search_text(offered)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        offered = [pk for obj in queryset for pk in services_offered_at(obj)]
+        super().delete_queryset(request, queryset)
+        if offered:
+            refresh_search_text(offered)
+
+
+def services_offered_at(obj: Any) -> list[Any]:
+    """The ids of the services a place or a service-at-location belongs to (none for other records)."""
+    if isinstance(obj, m.Location):
+        return list(obj.service_at_locations.values_list("service_id", flat=True))
+    if isinstance(obj, m.ServiceAtLocation):
+        return [obj.service_id]
+    return []
 
 
 def german_name(obj: Any) -> str:

@@ -19,7 +19,7 @@ from django.utils.crypto import salted_hmac
 
 from directory import throttle
 from directory.cache import catalogue_changed_on_commit
-from directory.models import UNMET_QUERY_MAX_LENGTH, ProblemReport, Service, UnmetSearch
+from directory.models import STATED, UNMET_QUERY_MAX_LENGTH, ProblemReport, Service, UnmetSearch
 from directory.places import PlaceResult, single_line
 from directory.translation import LANGUAGE_CODES
 
@@ -131,14 +131,34 @@ ON CONFLICT DO NOTHING
 """  # noqa: S608
 
 
+# The stored facts (ServiceFacts) of the services asked for, from ServiceQuerySet.stated_facts(): the rules
+# stay there (STATED, speaks); this only writes what they answer. Rows already right are not touched.
+_FACT_COLUMNS = [*STATED, "languages"]
+REFRESH_FACTS_SQL = """
+INSERT INTO directory_servicefacts (service_id, {columns})
+SELECT fact.fact_service, {stated}, fact.spoken FROM ({facts}) AS fact
+ON CONFLICT (service_id) DO UPDATE SET {updates}
+WHERE ({current}) IS DISTINCT FROM ({excluded})
+""".format(
+    columns=", ".join(_FACT_COLUMNS),
+    stated=", ".join(f"fact.stated_{name}" for name in STATED),
+    facts="{facts}",
+    updates=", ".join(f"{name} = EXCLUDED.{name}" for name in _FACT_COLUMNS),
+    current=", ".join(f"directory_servicefacts.{name}" for name in _FACT_COLUMNS),
+    excluded=", ".join(f"EXCLUDED.{name}" for name in _FACT_COLUMNS),
+)
+
+
 def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
-    """Rebuild ``Service.search_text`` of the given services (None: all); returns how many changed.
+    """Rebuild ``Service.search_text`` and the stored facts (``ServiceFacts``) of the given services (None:
+    all); returns how many search texts changed.
 
     One SQL UPDATE, so no history rows are written; rows whose text is already right are not touched.
     ``updated_at`` is left alone: the search text is derived, not content. Call it after writes that
     change a service's names, descriptions, organisation, service type or attributes, or a term's
     names or search words (the names part holds the everyday words of the service's type and terms,
-    so that typos in them are forgiven too).
+    so that typos in them are forgiven too) — and after writes of what the filters count: cost options,
+    schedules, languages, accessibility, and which places a service is offered at.
     """
     ids = [] if service_ids is None else list(service_ids)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -148,6 +168,10 @@ def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
         cursor.execute(REFRESH_SEARCH_TEXT_SQL, {"all": service_ids is None, "ids": ids})
         changed = cursor.rowcount
         cursor.execute(ADD_SEARCH_WORDS_SQL, {"all": service_ids is None, "ids": ids})
+        if service_ids is None or ids:
+            chosen = Service.objects.all() if service_ids is None else Service.objects.filter(pk__in=ids)
+            facts_sql, facts_params = chosen.stated_facts().query.sql_with_params()
+            cursor.execute(REFRESH_FACTS_SQL.format(facts=facts_sql), facts_params)
     catalogue_changed_on_commit()  # raw SQL passes by the signals; search results change
     return changed
 

@@ -294,8 +294,9 @@ def _apply(service: Service, values: dict[str, Any], *, user: AnyUser | None, re
     if values.get("place") is not None:
         _apply_place(service, values["place"], user=user, reason=reason)
 
-    if "name" in values or "description" in values:
-        refresh_search_text([service.pk])
+    # The names and descriptions feed the search text, the languages and the place the stored facts the
+    # filter counts read: one service, a few milliseconds, so always.
+    refresh_search_text([service.pk])
 
 
 def _apply_place(service: Service, value: dict[str, Any], *, user: AnyUser | None, reason: str) -> None:

@@ -121,7 +121,9 @@ def location(
 
 def at(record: Service, place: Location, **fields: Any) -> ServiceAtLocation:
     """Offer the service at the place."""
-    return ServiceAtLocation.objects.create(service=record, location=place, **fields)
+    offered = ServiceAtLocation.objects.create(service=record, location=place, **fields)
+    refresh_search_text([record.pk])  # the place's languages, hours and accessibility are now the service's facts
+    return offered
 
 
 def office(
@@ -156,7 +158,9 @@ def phone(*, number: str = "0201 123456", **owner: Any) -> Phone:
 
 def language(*, code: str = "ar", **owner: Any) -> Language:
     """A language spoken at a service, location or phone (``service=…`` and so on)."""
-    return Language.objects.create(code=code, **owner)
+    spoken = Language.objects.create(code=code, **owner)
+    refresh_facts_of(**owner)
+    return spoken
 
 
 def schedule(
@@ -168,6 +172,22 @@ def schedule(
     **owner: Any,
 ) -> Schedule:
     """Weekly opening hours of a service, location or service-at-location (``location=…`` and so on)."""
-    return Schedule.objects.create(
+    slot = Schedule.objects.create(
         byday=byday, opens_at=opens_at, closes_at=closes_at, attending_type=attending_type, **owner
     )
+    refresh_facts_of(**owner)
+    return slot
+
+
+def refresh_facts_of(**owner: Any) -> None:
+    """Refresh the stored facts (and search text) of the services a record of ``owner`` belongs to (a service,
+    a place, a service-at-location; a phone's own records count for no service), as the staff forms do."""
+    if owner.get("service") is not None:
+        ids = [owner["service"].pk]
+    elif owner.get("location") is not None:
+        ids = list(ServiceAtLocation.objects.filter(location=owner["location"]).values_list("service_id", flat=True))
+    elif owner.get("service_at_location") is not None:
+        ids = [owner["service_at_location"].service_id]
+    else:
+        return
+    refresh_search_text(ids)

@@ -12,7 +12,16 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from directory.models import Language, Phone, ProblemReport, ProblemReportStatus, Schedule, Service, ServiceStatus
+from directory.models import (
+    Language,
+    Phone,
+    ProblemReport,
+    ProblemReportStatus,
+    Schedule,
+    Service,
+    ServiceFacts,
+    ServiceStatus,
+)
 from directory.services import report_problem
 from editorial.forms import format_hours, parse_hours
 from editorial.models import ChangeRequest, ChangeRequestStatus, PrivateNote, SavedService, StaffAction
@@ -306,6 +315,22 @@ def test_a_trusted_editors_change_applies_at_once(client, erik, kleve_service):
     assert kleve_service.url == "https://www.kreis-kleve.de/ki"
     latest = kleve_service.history.latest()
     assert latest.history_change_reason == "edited by erik in /manage/ (url)" and latest.history_user == erik
+
+
+def test_it_keeps_the_filter_counts_stored_facts_current_when_only_hours_and_languages_change(
+    client, erik, kleve_service
+):
+    counted = Service.objects.filter(pk=kleve_service.pk)
+    before = counted.facts_stated(["ar", "uk"])
+    assert before["walk_in"] == 0 and before["language_ar"] == 0 and before["language_uk"] == 0
+    make_trusted(erik)
+    sign_in(client, erik)
+    edit = edit_data(kleve_service, hours="MO-TH 08:30-12:00 walk-in", languages="de, ar")
+    assert client.post(f"/manage/services/{kleve_service.pk}/edit/", edit).status_code == 302
+    after = counted.facts_stated(["ar", "uk"])
+    assert after["walk_in"] == 1 and after["hours"] == 1 and after["language_ar"] == 1 and after["language_uk"] == 0
+    # The stored row says what the records say (the rule the filters apply), not only what this edit wrote.
+    assert ServiceFacts.objects.get(service=kleve_service).walk_in == counted.walk_in().exists()
 
 
 def test_an_editors_change_to_an_unpublished_record_applies_at_once(client, erik, kleve_service):

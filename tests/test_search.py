@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.admin import site
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
@@ -501,9 +502,24 @@ def test_facts_stated_counts_the_services_that_record_each_fact(service_with_a_p
     Accessibility.objects.create(location=location, details="Rampe")
     Language.objects.create(location=location, code="ar")
     factories.attribute(service, "residence-status", "duldung")
+    refresh_search_text([service.pk])  # as every writer does after such writes: the counts read stored facts
     assert scope.facts_stated(["ar", "uk"]) == {
         "free": 1, "walk_in": 1, "barrier_free": 1, "hours": 1, "eligibility": 1, "language_ar": 1, "language_uk": 0,
     }  # fmt: skip
+    factories.language(service=service, code="uk")
+    assert scope.facts_stated(["uk"])["language_uk"] == 1  # the service's own languages count as its places' do
+    assert Service.objects.none().facts_stated(["ar"]) == dict.fromkeys(
+        ["free", "walk_in", "barrier_free", "hours", "eligibility", "language_ar"], 0
+    )  # nothing found: nothing states anything (no query)
+
+
+def test_it_keeps_the_stored_facts_when_the_admin_removes_a_place(rf, service_with_a_place):
+    service, location = service_with_a_place
+    factories.language(location=location, code="ar")
+    scope = Service.objects.filter(pk=service.pk)
+    assert scope.facts_stated(["ar"])["language_ar"] == 1
+    site.get_model_admin(ServiceAtLocation).delete_model(rf.post("/admin/"), service.service_at_locations.get())
+    assert scope.facts_stated(["ar"])["language_ar"] == 0  # the place's language is no longer the service's
 
 
 def test_eligibility_narrows_only_the_services_that_state_it():
