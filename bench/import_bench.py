@@ -85,7 +85,13 @@ def write_csv(path: Path) -> int:
 
 def remove_import() -> None:
     """Delete what an earlier import of the list wrote: every record with its source, and their history rows."""
+    source = f"(SELECT id FROM directory_source WHERE key = '{LIST_KEY}')"
+    # The services' stored facts (directory.ServiceFacts) refer to them; Django cascades, plain SQL must not forget.
     statements = [
+        "DELETE FROM directory_servicefacts WHERE service_id IN "
+        f"(SELECT id FROM directory_service WHERE source_id = {source});"
+    ]
+    statements += [
         f"DELETE FROM directory_{table} WHERE source_id = (SELECT id FROM directory_source WHERE key = '{LIST_KEY}');"
         f"DELETE FROM directory_historical{table} WHERE source_id = "
         f"(SELECT id FROM directory_source WHERE key = '{LIST_KEY}');"
