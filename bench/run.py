@@ -220,7 +220,9 @@ def write_docs(results: dict[str, Any]) -> None:
         f"{results['locations']:,} places; gunicorn 3 workers; wrk {connections} connections, {seconds} s each "
         f"after {results.get('warmup_seconds_per_scenario', 0)} s of unmeasured warm-up. Cache-warm: each "
         "scenario draws from 400 URLs, so after the warm-up PostgreSQL's buffers, the OS page cache and the "
-        "shared page cache (Redis) hold most of what it asks; a cold first request is slower. "
+        "shared page cache (Redis) hold most of what it asks; a cold first request is slower. The SQL and "
+        '"one request alone" columns are measured afterwards by `bench/explain.py` with every request a '
+        "page-cache miss. "
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
         f"{results['machine']['ram_gb']} GB; PostgreSQL {results['machine']['postgresql']}; "
         f"load average when it began {load} (the machine is shared: other work skews the figures).",
