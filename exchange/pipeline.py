@@ -568,10 +568,10 @@ class CopyTable:
     _made: dict[type[Any], CopyTable] = {}
 
     def __init__(self, model: type[Any]) -> None:
-        fields = [f for f in model._meta.concrete_fields if not f.generated]  # generated: PostgreSQL's
+        fields = copied_fields(model)
         self.attnames = [f.attname for f in fields]
         self.dumps = [_dumper(f) for f in fields]
-        self.statement = _copy_statement(model._meta.db_table, [f.column for f in fields])
+        self.statement = copy_statement(model._meta.db_table, [f.column for f in fields])
         history = model.history.model
         tracked = [history._meta.get_field(f.name) for f in history.tracked_fields]
         tracked = [f for f in tracked if not f.generated]
@@ -579,7 +579,7 @@ class CopyTable:
         self.history_dumps = [_dumper(f) for f in tracked]
         history_columns = [f.column for f in tracked]
         history_columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
-        self.history_statement = _copy_statement(history._meta.db_table, history_columns)
+        self.history_statement = copy_statement(history._meta.db_table, history_columns)
         self.delete_statement = sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
             sql.Identifier(model._meta.db_table), sql.Identifier(model._meta.pk.column)
         )
@@ -620,7 +620,12 @@ def _database_values(record: Any, attnames: list[str], dumps: list[Any]) -> list
     return [value if dump is None or value is None else dump(value) for value, dump in zip(values, dumps, strict=True)]
 
 
-def _copy_statement(table: str, columns: list[str]) -> sql.Composed:
+def copied_fields(model: type[Any]) -> list[Any]:
+    """The fields COPY writes of a model: its columns, except generated ones (PostgreSQL computes those)."""
+    return [f for f in model._meta.concrete_fields if not f.generated]
+
+
+def copy_statement(table: str, columns: list[str]) -> sql.Composed:
     return sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(column) for column in columns)
     )

@@ -31,11 +31,11 @@ import ijson
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
-from psycopg import sql
 
 from directory import models as m
 from directory.models.geography import fold_name
 from directory.services import refresh_search_text
+from exchange.pipeline import copied_fields, copy_statement
 
 SOURCE_KEY = "synthetic-benchmark"
 LANGUAGE_POOL = ["de", "en", "ar", "fa", "uk", "ru", "tr", "fr", "es", "pl", "ro", "ku", "ti", "so", "sq", "bg"]
@@ -265,13 +265,11 @@ class _Table:
     """
 
     def __init__(self, model: type[models.Model], now: dt.datetime) -> None:
-        fields = [f for f in model._meta.concrete_fields if not f.generated]  # generated columns: PostgreSQL's
+        fields = copied_fields(model)
         self.model = model
         self.attnames = [f.attname for f in fields]
         self.defaults = [_database_default(f, now) for f in fields]
-        self.statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
-        )
+        self.statement = copy_statement(model._meta.db_table, [f.column for f in fields])
         self.rows: list[tuple[Any, ...]] = []
         self.written = 0
 
