@@ -43,7 +43,10 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
         elif isinstance(obj, m.Organization):
             refresh_search_text(obj.services.values_list("pk", flat=True))
         elif isinstance(obj, (m.Location, m.ServiceAtLocation)):
-            refresh_search_text(services_offered_at(obj))
+            # A service-at-location given to another service takes its hours, languages and accessibility from
+            # the one it belonged to (the form's initial value) as well as adding them to the new one.
+            moved_from = form.initial.get("service") if "service" in form.changed_data else None
+            refresh_search_text([*services_offered_at(obj), *([moved_from] if moved_from else [])])
         elif isinstance(obj, (m.Taxonomy, m.TaxonomyTerm)):
             refresh_search_text()
 

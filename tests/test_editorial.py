@@ -7,6 +7,8 @@ a verified second factor here; tests/test_editorial_security.py covers signing i
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
@@ -331,6 +333,29 @@ def test_it_keeps_the_filter_counts_stored_facts_current_when_only_hours_and_lan
     assert after["walk_in"] == 1 and after["hours"] == 1 and after["language_ar"] == 1 and after["language_uk"] == 0
     # The stored row says what the records say (the rule the filters apply), not only what this edit wrote.
     assert ServiceFacts.objects.get(service=kleve_service).walk_in == counted.walk_in().exists()
+
+
+def test_moving_a_service_at_location_in_the_admin_moves_its_facts_to_the_other_service(client, alice):
+    """The hours of a place whose offer is given to another service stop counting for the one it left."""
+    leaving, taking = factories.office(name="Quellberatung Alt"), factories.service(name="Quellberatung Neu")
+    offered = leaving.service_at_locations.get()
+    factories.schedule(location=offered.location)
+    assert ServiceFacts.objects.get(service=leaving).walk_in
+    sign_in(client, alice)
+    address = f"/admin/directory/serviceatlocation/{offered.pk}/change/"
+    page = client.get(address).content.decode()
+    # The inlines' management forms as the page has them: no inline row is added or changed.
+    data = dict(re.findall(r'name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"[^>]*value="(\d+)"', page))
+    assert data and all(value == "0" for name, value in data.items() if "TOTAL" in name)
+    data |= {
+        "service": str(taking.pk),
+        "location": str(offered.location_id),
+        "verification_state": offered.verification_state,
+    }
+    response = client.post(address, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert not ServiceFacts.objects.get(service=leaving).walk_in
+    assert ServiceFacts.objects.get(service=taking).walk_in
 
 
 def test_an_editors_change_to_an_unpublished_record_applies_at_once(client, erik, kleve_service):
