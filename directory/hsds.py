@@ -290,8 +290,9 @@ SERVICE_ONE_TO_ONE = (
 )
 
 
-# For matching only (all languages, and its vector): never part of a record, so never fetched for one.
-SEARCH_COLUMNS = ("search_text", "search_vector")
+# For matching only (all languages, its names' part and its vector; some 4,000 characters of its terms' words
+# in seven languages, stored out of line): never part of a record, so never fetched — nor decompressed — for one.
+SEARCH_COLUMNS = ("search_text", "search_names", "search_vector")
 
 
 def service_list_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
