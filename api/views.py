@@ -26,7 +26,21 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import InterfaceError, OperationalError
-from django.db.models import CharField, Count, F, Lookup, Max, Model, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Lookup,
+    Max,
+    Model,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Mod, RowNumber
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.http import ConditionalGetMiddleware
@@ -531,6 +545,37 @@ class Nearest:
         return self.services.nearest_page(self.point, offset=start, limit=size, radius=self.radius, located=located)
 
 
+# In a list ordered by id, the id at every this many places is kept per catalogue version (:func:`page_of_ids`).
+ANCHOR_EVERY = 1000
+
+
+def page_of_ids(queryset: QuerySet[_M], start: int, size: int) -> QuerySet[_M, Any]:
+    """The ids of ``queryset``'s records ``start`` … ``start + size``, as a query.
+
+    Skipping ``start`` ids, even on the index, costs in proportion to ``start`` (50,000 ids for the middle page
+    of 100,000 services). For a list ordered by id, the ids at every :data:`ANCHOR_EVERY`-th place are counted
+    once per catalogue version (like the list's total), and a deeper page is read from the kept id at or
+    before it: at most ``ANCHOR_EVERY`` ids skipped, the same records as counting from the start, since the
+    kept ids belong to this version of the list.
+    """
+    ids = queryset.values("pk")
+    if start < ANCHOR_EVERY or tuple(queryset.query.order_by) not in (("id",), ("pk",)):
+        return ids[start : start + size]
+    anchors = while_unchanged(f"api-anchors|{ANCHOR_EVERY}|{ids.query}", lambda: anchor_ids(ids))
+    block, skip = divmod(start, ANCHOR_EVERY)
+    if block >= len(anchors):  # past the end of the list
+        return ids.none()
+    return ids.filter(pk__gte=anchors[block])[skip : skip + size]
+
+
+def anchor_ids(ids: QuerySet[Any, Any]) -> list[Any]:
+    """The ids at places 0, ANCHOR_EVERY, 2 × ANCHOR_EVERY … of ``ids`` (ordered by id): one walk of the index
+    (100,000 services: ~100 ms, once per catalogue version and list)."""
+    place = Window(RowNumber(), order_by=F("pk").asc()) - 1
+    kept = ids.annotate(in_block=Mod(place, ANCHOR_EVERY, output_field=IntegerField())).filter(in_block=0)
+    return list(kept.values_list("pk", flat=True))
+
+
 def listing(
     request: HttpRequest,
     params: Params,
@@ -560,7 +605,7 @@ def listing(
         total = while_unchanged(f"api-count|{queryset.query}", queryset.count)
         # The page's ids first (from an index, narrow rows), then only those records with what is joined to
         # them: skipping to a page over the whole list's wide, joined rows would grow with the page number.
-        page_ids = Subquery(queryset.values("pk")[start : start + per_page])
+        page_ids = Subquery(page_of_ids(queryset, start, per_page))
         records = list(queryset.filter(AnyOf(F("pk"), page_ids)))
     contents = [serialise(record, ctx) for record in records]
     total_pages = max(1, math.ceil(total / per_page))

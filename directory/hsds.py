@@ -290,8 +290,9 @@ SERVICE_ONE_TO_ONE = (
 )
 
 
-# For matching only (all languages, and its vector): never part of a record, so never fetched for one.
-SEARCH_COLUMNS = ("search_text", "search_vector")
+# For matching only (all languages, its names' part and its vector; some 4,000 characters of its terms' words
+# in seven languages, stored out of line): never part of a record, so never fetched — nor decompressed — for one.
+SEARCH_COLUMNS = ("search_text", "search_names", "search_vector")
 
 
 def service_list_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
@@ -305,8 +306,10 @@ def service_full_queryset(services: QuerySet[Service]) -> QuerySet[Service]:
 
 
 def organization_full_queryset(organizations: QuerySet[Organization], *, full_service: bool) -> QuerySet[Organization]:
-    services = Service.objects.select_related("program", "source", "contact_source", "service_type__taxonomy").order_by(
-        "id"
+    services = (
+        Service.objects.defer(*SEARCH_COLUMNS)
+        .select_related("program", "source", "contact_source", "service_type__taxonomy")
+        .order_by("id")
     )
     if full_service:
         services = services.prefetch_related(*service_full_prefetches())
@@ -324,18 +327,24 @@ def organization_full_queryset(organizations: QuerySet[Organization], *, full_se
     )
 
 
+# The same columns of the service a service-at-location joins.
+SERVICE_SEARCH_COLUMNS = tuple(f"service__{name}" for name in SEARCH_COLUMNS)
+
+
 def service_at_location_list_queryset(places: QuerySet[ServiceAtLocation]) -> QuerySet[ServiceAtLocation]:
-    return places.select_related(
+    return places.defer(*SERVICE_SEARCH_COLUMNS).select_related(
         "location__source", "service__source", "service__contact_source", "service__service_type__taxonomy"
     )
 
 
 def service_at_location_full_queryset(places: QuerySet[ServiceAtLocation]) -> QuerySet[ServiceAtLocation]:
-    return places.select_related(
-        "location__source", *(f"service__{name}" for name in SERVICE_ONE_TO_ONE)
-    ).prefetch_related(
-        *_service_at_location_prefetches(),
-        *service_full_prefetches("service__", with_locations=False),
+    return (
+        places.defer(*SERVICE_SEARCH_COLUMNS)
+        .select_related("location__source", *(f"service__{name}" for name in SERVICE_ONE_TO_ONE))
+        .prefetch_related(
+            *_service_at_location_prefetches(),
+            *service_full_prefetches("service__", with_locations=False),
+        )
     )
 
 
