@@ -22,6 +22,7 @@ from directory.models import (
     ServiceStatus,
     TaxonomyTerm,
 )
+from directory.models.catalogue import search_forms_of_terms
 from directory.places import resolve_place
 from directory.services import refresh_search_text
 from public.search import SearchParams, parse_search_params, search_services, suggestions
@@ -211,6 +212,7 @@ def test_the_results_are_one_query(django_assert_num_queries):
         QueryDict("q=Beratung&need=work&language=de&free=1&walk_in=1&barrier_free=1&age=30")
     )
     point = resolve_place(plz="45127").point
+    search_forms_of_terms()  # the terms' search words are read once per catalogue version, not per search
     # The typed words in the dictionary, the terms the text says (both by index, so the services' query holds
     # them as constants), whether the text matches only a few services (by index), then the services, filtered,
     # ranked and placed, in one SELECT.
@@ -395,6 +397,17 @@ def test_a_sentence_finds_the_services_of_the_phrase_it_contains_when_nothing_ma
     assert all(s.full_match for s in found)
 
 
+def test_the_terms_a_text_says_follow_an_edit_of_their_search_words():
+    """The terms' search words are kept per catalogue version: an edited term is read afresh."""
+    term = factories.term("need", "family")
+    assert term not in TaxonomyTerm.objects.saying("ich suche eine Kinderquelle")
+    term.search_words = {"de": ["Kinderquelle"], "ar": ["ينبوع الأطفال"]}
+    term.save()
+    assert term in TaxonomyTerm.objects.saying("Ich suche eine KINDERQUELLE!")
+    assert term in TaxonomyTerm.objects.saying("أبحث عن ينبوع الأطفال")
+    assert term not in TaxonomyTerm.objects.saying("Kinderquellen"), "whole words only"
+
+
 def test_an_editors_search_words_reach_the_search_text():
     term = factories.term("need", "family")
     term.search_words = {"de": ["Kinderquelle"], "ar": ["ينبوع الأطفال"]}
@@ -457,6 +470,7 @@ def test_with_a_place_the_responsible_services_come_first(jobcenters):
 def test_responsible_first_is_still_one_query(django_assert_num_queries, jobcenters):
     place = resolve_place(q="Solingen")
     params, _ = parse_search_params(QueryDict("q=Jobcenter&need=work&free=1"))
+    search_forms_of_terms()
     # As above (the dictionary, the terms the text says, how many it matches); who may be responsible is a
     # subquery of the one SELECT.
     with django_assert_num_queries(4):
