@@ -1,21 +1,24 @@
 """Services prepared for display, the one rule for the site's pages and the referral slip.
 
 What a list fetches (a fixed number of queries), which hours apply (schedule precedence), and the card a
-list shows of a service.
+list shows of a service (its data, :func:`make_card`, and its markup, :func:`card_html`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.urls import reverse
+from django.template.defaultfilters import floatformat
+from django.urls import get_script_prefix, reverse
 from django.utils import formats
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from directory import hours
@@ -31,6 +34,7 @@ from directory.models import (
     Service,
     ServiceArea,
     ServiceAtLocation,
+    international_number,
     listed,
     related,
 )
@@ -189,6 +193,16 @@ class Card:
         name = self.name.text.casefold()
         return term is not None and any(text and text.casefold() in name for text in term.name.values())
 
+    @property
+    def html(self) -> SafeString:
+        """The card's markup (``{{ card.html }}`` in a list's template)."""
+        return card_html(self)
+
+    @property
+    def fallback_html(self) -> SafeString:
+        """The running organisation's contacts, when the office's own are unknown (a card and the service page)."""
+        return fallback_html(self)
+
 
 def make_card(service: Service, now: datetime, *, reason: str = "") -> Card:
     at_places = related(service, "service_at_locations")
@@ -227,3 +241,107 @@ def area_reason(service: Service, levels: list[str]) -> str:
             area_name = for_page(Translated(area.name or area.ags, FALLBACK_LANGUAGE, False))
             return mark_safe(escape(_("Responsible for %(area)s")) % {"area": area_name})  # noqa: S308 - escaped
     return ""
+
+
+# --- A card's markup -------------------------------------------------------------------------------------
+# Written here, not in a template: a list renders up to sixty cards, and an ``{% include %}`` of a card
+# template cost ~0.3 ms a card (a context pushed, some forty nodes resolved, two ``{% url %}`` and four
+# ``{% translate %}`` per card), more than the rest of the card. The words every card shows are looked up once
+# per language. The markup is byte for byte what the card template wrote; translated words are markup there
+# (``{% translate %}`` does not escape them) and are here too.
+
+
+@dataclass(frozen=True)
+class CardWords:
+    """What every card on a page shows alike: its labels in the page's language and the slip's address."""
+
+    responsible: SafeString
+    email: SafeString
+    website: SafeString
+    details: SafeString
+    add_to_referral: SafeString
+    referral_url: str
+
+
+@functools.lru_cache(maxsize=64)
+def card_words(language: str | None, script_prefix: str) -> CardWords:
+    """The words of a card in ``language`` (the active one when it is called): translations and URLs do not
+    change while the process runs (``script_prefix`` is a part of the URLs)."""
+    return CardWords(
+        responsible=mark_safe(_("Responsible for you")),  # noqa: S308 - our own translations
+        email=mark_safe(_("E-mail")),  # noqa: S308
+        website=mark_safe(_("Website")),  # noqa: S308
+        details=mark_safe(_("Details")),  # noqa: S308
+        add_to_referral=mark_safe(_("Add to referral")),  # noqa: S308
+        referral_url=reverse("referral"),
+    )
+
+
+def phone_items(numbers: list[str]) -> str:
+    """The first two numbers as links that dial them, each shown as written."""
+    return "".join(
+        format_html('<li><a href="tel:{}">☎ <bdi dir="ltr">{}</bdi></a></li>', international_number(n), n)
+        for n in numbers[:2]
+    )
+
+
+def card_html(card: Card) -> SafeString:
+    """A card of a list (search, who is responsible, an organisation's services)."""
+    words = card_words(get_language(), get_script_prefix())
+    service = card.service
+    about = [for_page(card.type_name)] if card.type_name and not card.type_in_name else []
+    about.append(for_page(card.organization))
+    if card.distance_km is not None:
+        km = conditional_escape(floatformat(card.distance_km, 1))
+        about.append(mark_safe(_("%(km)s km away") % {"km": km}))  # noqa: S308 - the number is escaped
+    place = card.places[0] if card.places else None
+    town = format_html(" · {}", for_page(place.gemeinde.name)) if place is not None and place.gemeinde else ""
+    actions = phone_items(card.phones)
+    if service.email:
+        actions += format_html('<li><a href="mailto:{}">✉ {}</a></li>', service.email, words.email)
+    if service.url:
+        actions += format_html('<li><a href="{}" rel="noopener">{}</a></li>', service.url, words.website)
+    actions += format_html('<li><a href="{}">{}</a></li>', card.url, words.details)
+    actions += format_html(
+        '<li class="noprint"><a href="{}?s={}" data-add-referral="{}">{}</a></li>',
+        words.referral_url,
+        service.pk,
+        service.pk,
+        words.add_to_referral,
+    )
+    lines = [
+        '<li class="card">',
+        format_html('<h3><a href="{}">{}</a></h3>', card.url, for_page(card.name)),
+        format_html('<p class="small muted">{}</p>', mark_safe(" · ".join(about))),  # noqa: S308 - parts escaped
+        format_html('<p><span class="badge responsible">{}</span></p>', words.responsible) if card.responsible else "",
+        format_html("<p>{}</p>", for_page(card.reason)) if card.reason else "",
+        format_html('<p><span class="badge {}">{}</span>{}</p>', card.opening.css, for_page(card.opening.text), town),
+        format_html('<ul class="actions">{}</ul>', mark_safe(actions)),  # noqa: S308 - parts escaped
+        fallback_html(card) if card.fallback else "",
+        "</li>\n",
+    ]
+    return mark_safe("\n".join(lines))  # noqa: S308 - parts escaped
+
+
+def fallback_html(card: Card) -> SafeString:
+    """The contacts of the Kreis or city that runs an office whose own contacts are unknown, labelled so (a
+    line of its own)."""
+    fallback = card.fallback
+    if fallback is None:
+        return mark_safe("")
+    name = for_page(fallback)
+    # The translated sentence is markup, as in a template's {% blocktranslate %}; the name is escaped.
+    intro = _("This office's own contacts are not yet known. Contact of %(name)s:") % {"name": name}
+    actions = phone_items(card.fallback_phones)
+    if fallback.email:
+        actions += format_html(
+            '<li><a href="mailto:{}">✉ <bdi dir="ltr">{}</bdi></a></li>', fallback.email, fallback.email
+        )
+    if fallback.website:
+        words = card_words(get_language(), get_script_prefix())
+        actions += format_html('<li><a href="{}" rel="noopener">{}</a></li>', fallback.website, words.website)
+    return format_html(
+        '<div class="fallback"><p class="small">{}</p>\n<ul class="actions">{}</ul></div>\n',
+        mark_safe(intro),  # noqa: S308 - the name is escaped
+        mark_safe(actions),  # noqa: S308 - parts escaped
+    )
