@@ -43,11 +43,47 @@ from directory.translation import FALLBACK_LANGUAGE, Translated, for_page, trans
 
 # When a record was created, changed and last verified: what no card shows (three timestamps to parse a record).
 KEEPING_DATES = ("created_at", "updated_at", "last_verified_at")
+# What else a card leaves out of the service, its organisation and its places (a service page shows some of
+# it): not read from the rows, no JSON of texts decoded, no point parsed for the ~60 services and ~100 places
+# of a city's page.
+CARD_UNSHOWN = (
+    *KEEPING_DATES,
+    "alternate_name",
+    "interpretation_services",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "wait_time",
+    "accreditations",
+    "licenses",
+    "alert",
+    *(
+        f"organization__{name}"
+        for name in (*KEEPING_DATES, "alternate_name", "description", "kind", "legal_status", "uri")
+    ),
+)
+CARD_UNSHOWN_AT_PLACE = (
+    *KEEPING_DATES,
+    "description",
+    *(
+        f"location__{name}"
+        for name in (
+            *KEEPING_DATES,
+            "alternate_name",
+            "description",
+            "transportation",
+            "url",
+            "point",
+            "external_identifier",
+            "external_identifier_type",
+        )
+    ),
+)
 
 
 def services_for_cards(queryset: QuerySet[Service]) -> QuerySet[Service]:
-    """What a card shows (:func:`make_card`, ``_card.html``), in a fixed number of queries whatever the number
-    of services: a list of many services fetches nothing its cards do not show."""
+    """What a card shows (:func:`make_card`, :func:`card_html`), in a fixed number of queries whatever the
+    number of services: a list of many services fetches nothing its cards do not show."""
     return _services_with(queryset, whole_page=False)
 
 
@@ -67,6 +103,7 @@ def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet
         # most numerous records (~270 on a city's responsible page), come without the dates of their keeping.
         card_hours = Schedule.objects.defer(*KEEPING_DATES)
         card_phones = Phone.objects.defer(*KEEPING_DATES)
+        queryset = queryset.defer(*CARD_UNSHOWN)
         return queryset.select_related("organization__parent_organization", "service_type").prefetch_related(
             listed("phones", card_phones),
             listed("schedules", card_hours),
@@ -77,7 +114,7 @@ def _services_with(queryset: QuerySet[Service], *, whole_page: bool) -> QuerySet
                 "service_at_locations",
                 # The Gemeinde for its name only: its boundary (a large multipolygon) is for the map's queries.
                 ServiceAtLocation.objects.select_related("location__gemeinde")
-                .defer("location__gemeinde__geometry")
+                .defer("location__gemeinde__geometry", *CARD_UNSHOWN_AT_PLACE)
                 .prefetch_related(
                     listed("schedules", card_hours),
                     listed("phones", card_phones),
