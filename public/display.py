@@ -10,6 +10,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape as esc
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -317,47 +318,48 @@ def card_words(language: str | None, script_prefix: str) -> CardWords:
 def phone_items(numbers: list[str]) -> str:
     """The first two numbers as links that dial them, each shown as written."""
     return "".join(
-        format_html('<li><a href="tel:{}">☎ <bdi dir="ltr">{}</bdi></a></li>', international_number(n), n)
+        f'<li><a href="tel:{esc(international_number(n))}">☎ <bdi dir="ltr">{esc(n)}</bdi></a></li>'
         for n in numbers[:2]
     )
 
 
 def card_html(card: Card) -> SafeString:
-    """A card of a list (search, who is responsible, an organisation's services)."""
+    """A card of a list (search, who is responsible, an organisation's services). Plain text is escaped by
+    ``esc`` (Django's ``escape`` without its lazy-text wrapper: a card has some twenty values), markup comes
+    from :func:`for_page` and the translations."""
     words = card_words(get_language(), get_script_prefix())
     service = card.service
-    about = [for_page(card.type_name)] if card.type_name and not card.type_in_name else []
+    pk = esc(str(service.pk))
+    url = esc(card.url)
+    about: list[str] = [for_page(card.type_name)] if card.type_name and not card.type_in_name else []
     about.append(for_page(card.organization))
     if card.distance_km is not None:
-        km = conditional_escape(floatformat(card.distance_km, 1))
-        about.append(mark_safe(_("%(km)s km away") % {"km": km}))  # noqa: S308 - the number is escaped
+        about.append(_("%(km)s km away") % {"km": conditional_escape(floatformat(card.distance_km, 1))})
     place = card.places[0] if card.places else None
-    town = format_html(" · {}", for_page(place.gemeinde.name)) if place is not None and place.gemeinde else ""
+    town = f" · {for_page(place.gemeinde.name)}" if place is not None and place.gemeinde else ""
     actions = phone_items(card.phones)
     if service.email:
-        actions += format_html('<li><a href="mailto:{}">✉ {}</a></li>', service.email, words.email)
+        actions += f'<li><a href="mailto:{esc(service.email)}">✉ {words.email}</a></li>'
     if service.url:
-        actions += format_html('<li><a href="{}" rel="noopener">{}</a></li>', service.url, words.website)
-    actions += format_html('<li><a href="{}">{}</a></li>', card.url, words.details)
-    actions += format_html(
-        '<li class="noprint"><a href="{}?s={}" data-add-referral="{}">{}</a></li>',
-        words.referral_url,
-        service.pk,
-        service.pk,
-        words.add_to_referral,
+        actions += f'<li><a href="{esc(service.url)}" rel="noopener">{words.website}</a></li>'
+    actions += f'<li><a href="{url}">{words.details}</a></li>'
+    actions += (
+        f'<li class="noprint"><a href="{esc(words.referral_url)}?s={pk}" data-add-referral="{pk}">'
+        f"{words.add_to_referral}</a></li>"
     )
+    responsible = f'<p><span class="badge responsible">{words.responsible}</span></p>' if card.responsible else ""
     lines = [
         '<li class="card">',
-        format_html('<h3><a href="{}">{}</a></h3>', card.url, for_page(card.name)),
-        format_html('<p class="small muted">{}</p>', mark_safe(" · ".join(about))),  # noqa: S308 - parts escaped
-        format_html('<p><span class="badge responsible">{}</span></p>', words.responsible) if card.responsible else "",
-        format_html("<p>{}</p>", for_page(card.reason)) if card.reason else "",
-        format_html('<p><span class="badge {}">{}</span>{}</p>', card.opening.css, for_page(card.opening.text), town),
-        format_html('<ul class="actions">{}</ul>', mark_safe(actions)),  # noqa: S308 - parts escaped
+        f'<h3><a href="{url}">{for_page(card.name)}</a></h3>',
+        f'<p class="small muted">{" · ".join(about)}</p>',
+        responsible,
+        f"<p>{for_page(card.reason)}</p>" if card.reason else "",
+        f'<p><span class="badge {esc(card.opening.css)}">{for_page(card.opening.text)}</span>{town}</p>',
+        f'<ul class="actions">{actions}</ul>',
         fallback_html(card) if card.fallback else "",
         "</li>\n",
     ]
-    return mark_safe("\n".join(lines))  # noqa: S308 - parts escaped
+    return mark_safe("\n".join(lines))  # noqa: S308 - every value escaped or made markup by for_page
 
 
 def fallback_html(card: Card) -> SafeString:
@@ -369,7 +371,7 @@ def fallback_html(card: Card) -> SafeString:
     name = for_page(fallback)
     # The translated sentence is markup, as in a template's {% blocktranslate %}; the name is escaped.
     intro = _("This office's own contacts are not yet known. Contact of %(name)s:") % {"name": name}
-    actions = phone_items(card.fallback_phones)
+    actions = mark_safe(phone_items(card.fallback_phones))  # noqa: S308 - escaped
     if fallback.email:
         actions += format_html(
             '<li><a href="mailto:{}">✉ <bdi dir="ltr">{}</bdi></a></li>', fallback.email, fallback.email
