@@ -2,8 +2,9 @@
 
 The selection lives in the URL (``?s=<id>,<id>``) and in the browser tab (sessionStorage, so it never outlives
 the browser session); the appointment and the caseworker's contact typed onto a slip live only in the URL's
-query too. The server stores nothing about a slip or its client: the view only reads, logs nothing, and asks
-every cache and the Referer header to keep the URL to itself.
+query too. The server stores nothing about a client: the view only reads, logs nothing, and asks browsers,
+proxies and the Referer header to keep the URL to itself; only a slip that shows services and nothing typed is
+kept in the shared cache, as a page or PDF of those services (:func:`referral_html`, :func:`referral_pdf`).
 """
 
 from __future__ import annotations
