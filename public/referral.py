@@ -2,8 +2,9 @@
 
 The selection lives in the URL (``?s=<id>,<id>``) and in the browser tab (sessionStorage, so it never outlives
 the browser session); the appointment and the caseworker's contact typed onto a slip live only in the URL's
-query too. The server stores nothing about a slip or its client: the view only reads, logs nothing, and asks
-every cache and the Referer header to keep the URL to itself.
+query too. The server stores nothing about a client: the view only reads, logs nothing, and asks browsers,
+proxies and the Referer header to keep the URL to itself; only a slip that shows services and nothing typed is
+kept in the shared cache, as a page or PDF of those services (:func:`referral_html`, :func:`referral_pdf`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from directory import hours
-from directory.cache import while_unchanged
+from directory.cache import shareable, while_unchanged
 from directory.models import Location, Organization, Service, listed, related
 from directory.places import single_line
 from directory.provenance import Provenance, fact_provenance, fallback_organization
@@ -309,11 +310,31 @@ def referral(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "pdf":
         response = referral_pdf(request, language)
     else:
-        context, status = slip_context(request, language)
-        response = render(request, "public/referral.html", context, status=status)
+        response = referral_html(request, language)
     # The URL may carry an appointment and a caseworker's name: links followed from the slip must not send it on.
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def referral_html(request: HttpRequest, language: str) -> HttpResponse:
+    """The slip as a page. Kept in the shared cache as its PDF is (:func:`referral_pdf`), per catalogue version
+    and day, when it shows services only. That holds nothing the PDF's cache does not: which services a slip
+    names (the key is a hash of its URL), not who asked for it, and nothing typed for a client — a slip with an
+    appointment or a caseworker's contact is never stored, nor one a signed-in caseworker sees (their page may
+    carry their own navigation). Browsers and proxies still keep no copy (``never_cache``)."""
+
+    def render_page() -> tuple[int, bytes]:
+        context, status = slip_context(request, language)
+        return status, render(request, "public/referral.html", context).content
+
+    selection = parse_selection(request.GET.get("s", ""))
+    if not shareable(request) or AppointmentForm.from_query(request.GET).is_bound or selection.malformed:
+        status, html = render_page()
+    else:
+        # The whole URL (the language's links and the share link are made from it) and the day (its hours).
+        key = f"referral-html|{request.build_absolute_uri()}|{timezone.localdate().isoformat()}"
+        status, html = while_unchanged(key, render_page, timeout=SLIP_KEPT_SECONDS)
+    return HttpResponse(html, status=status)
 
 
 def slip_context(request: HttpRequest, language: str) -> tuple[dict[str, Any], int]:
@@ -385,8 +406,8 @@ def local_static_file(url: str) -> tuple[bytes, str] | None:
     return None
 
 
-# How long a rendered PDF slip is kept (it is also dropped when the catalogue changes or the day turns).
-PDF_KEPT_SECONDS = 3600
+# How long a rendered slip, page or PDF, is kept (it is also dropped when the catalogue changes or the day turns).
+SLIP_KEPT_SECONDS = 3600
 # While one worker renders a slip, the others asked for the same slip wait this long (seconds) for it rather
 # than render it too; then (its worker died or hangs) they render it themselves. A render takes 0.15–0.4 s
 # alone and a few seconds on a busy machine.
@@ -414,7 +435,7 @@ def referral_pdf(request: HttpRequest, language: str) -> HttpResponse:
         site = request.build_absolute_uri("/")
         key = f"referral-pdf|{site}|{language}|{day}|{ids}|{selection.duplicates}|{selection.over_limit}"
         status, pdf = while_unchanged(
-            key, render_pdf, timeout=PDF_KEPT_SECONDS, wait_for_others=PDF_RENDER_WAIT_SECONDS
+            key, render_pdf, timeout=SLIP_KEPT_SECONDS, wait_for_others=PDF_RENDER_WAIT_SECONDS
         )
     response = HttpResponse(pdf, content_type="application/pdf", status=status)
     response["Content-Disposition"] = 'inline; filename="wegweiser-referral.pdf"'

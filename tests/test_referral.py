@@ -139,6 +139,28 @@ def test_a_pdf_with_an_appointment_is_never_kept(client, three_services):
     assert queries.captured_queries, "rendered again: what is typed for a client is not stored anywhere"
 
 
+def test_a_page_slip_of_services_only_is_kept_until_the_catalogue_changes(client, three_services):
+    url = slip_url(three_services)
+    first = client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert not queries.captured_queries, "kept in the shared cache as its PDF is"
+    assert "no-store" in again["Cache-Control"] and again["Referrer-Policy"] == "no-referrer"
+    ip = three_services[0]
+    ip.name = {**ip.name, "de": "Integration Point Neustadt"}
+    ip.save()
+    assert "Integration Point Neustadt" in client.get(url).content.decode()
+
+
+def test_a_page_slip_with_an_appointment_is_never_kept(client, three_services):
+    url = slip_url(three_services, extra=APPOINTMENT)
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert queries.captured_queries, "rendered again: what is typed for a client is not stored anywhere"
+
+
 def test_the_slip_names_unknown_ids_and_dedupes(client, three_services):
     ip = three_services[0]
     url = f"/de/referral/?s={ip.pk},{ip.pk},not-an-id,00000000-0000-0000-0000-000000000000"
