@@ -189,8 +189,9 @@ def search_services(
             branch.annotate(fits=filtered.checked_by_row()).filter(fits__isnull=False).order_by().values("pk")[:limit]
             for branch in words.full_branches(Service.objects.published())
         ]
-        by_term = filtered.filter(pk__in=words.by_term_ids()).filter(no_full_match).order_by().values("pk")[:limit]
-        candidates = by_term.union(*full, all=True)
+        # words.by_term on the rows found: their excluded words exclude here too.
+        by_term = filtered.filter(pk__in=words.by_term_ids()).filter(no_full_match, words.by_term)
+        candidates = by_term.order_by().values("pk")[:limit].union(*full, all=True)
     else:
         candidates = matching.order_by(*SERVICE_ORDERING).values("pk")[:limit]
     # Every candidate already matches: the outer query only ranks them (driven by their ids, not by a filter).

@@ -728,8 +728,8 @@ class TextMatch:
         for match in excluded:
             not_excluded &= ~match.found()
         matched = Q(pk__in=[])
-        for alternative in [*words, *([spelt] if spelt else [])]:
-            matched |= _all_found(alternative)
+        for found_together in [*words, *([spelt] if spelt else [])]:
+            matched |= _all_found(found_together)
         by_term = (
             Q(service_type__in=said)
             | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
@@ -801,7 +801,8 @@ def _term_of(terms: list[uuid.UUID]) -> Q:
 def _terms_found(typed: list[str], spellings: list[str], text: str) -> dict[int, tuple[bool, list[uuid.UUID]]]:
     """Per typed word or phrase (numbered from 1), then per spelt word: whether its query has a lexeme and the
     terms it is found in; under 0 the terms whose search words the text says. One query."""
-    sql, params = _TERMS_FOUND_SQL, [[*typed, *spellings], [False] * len(typed) + [True] * len(spellings)]
+    sql = _TERMS_FOUND_SQL
+    params: list[Any] = [[*typed, *spellings], [False] * len(typed) + [True] * len(spellings)]
     said = TaxonomyTerm.objects.saying(text).values("pk")
     try:
         said_sql, said_params = said.query.sql_with_params()
