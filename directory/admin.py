@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from directory import models as m
-from directory.services import refresh_search_text
+from directory.services import refresh_search_text, refresh_term_search_text
 from directory.translation import translate
 from directory.widgets import LocalOSMWidget
 
@@ -35,7 +35,7 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # Names, descriptions and terms feed the search text of the services concerned; a place's or a
+        # Names and descriptions feed the search text of the services concerned, a term's words its own; a place's or a
         # service-at-location's schedules, languages and accessibility feed their stored facts (ServiceFacts).
         obj = form.instance
         if isinstance(obj, m.Service):
@@ -47,8 +47,10 @@ class RecordAdmin(SimpleHistoryAdmin, GISModelAdmin):
             # the one it belonged to (the form's initial value) as well as adding them to the new one.
             moved_from = form.initial.get("service") if "service" in form.changed_data else None
             refresh_search_text([*services_offered_at(obj), *([moved_from] if moved_from else [])])
-        elif isinstance(obj, (m.Taxonomy, m.TaxonomyTerm)):
-            refresh_search_text()
+        elif isinstance(obj, m.TaxonomyTerm):
+            refresh_term_search_text()  # its services are found by its id: none of them is rewritten
+        elif isinstance(obj, m.Taxonomy):
+            refresh_search_text()  # its key decides a fact (eligibility) of the services of its terms
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         # A place or a service-at-location gone takes its hours, languages and accessibility from the services'

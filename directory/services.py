@@ -65,39 +65,50 @@ def _clean(text: str) -> str:
     return f"NULLIF(btrim(regexp_replace({text}, '\\s+', ' ', 'g')), '')"
 
 
-# The services asked for, and each term's part of the names (its code, names and search words).
-_CHOSEN_AND_TERM_TEXT = f"""
+# The services asked for.
+_CHOSEN = """
 WITH chosen AS MATERIALIZED (
     SELECT s.id FROM directory_service AS s WHERE %(all)s OR s.id = ANY(%(ids)s::uuid[])
-), term_text AS MATERIALIZED (
-    SELECT term.id, term.code,
-        {_clean(f"concat_ws(' ', term.code, {_texts('term.name')}, {_words('term.search_words')})")} AS text
+)"""
+
+# Each term's search text: its code, names and search words in every language. Only the terms whose text
+# changed are written, and the words of those that services have go into the typo dictionary (SearchWord), as
+# the search splits them.
+REFRESH_TERM_SEARCH_TEXT_SQL = f"""
+WITH fresh AS (
+    SELECT term.id,
+        coalesce({_clean(f"concat_ws(' ', term.code, {_texts('term.name')}, {_words('term.search_words')})")}, '')
+        AS text
     FROM directory_taxonomyterm AS term
-)"""  # noqa: S608
+), changed AS (
+    UPDATE directory_taxonomyterm AS term SET search_text = fresh.text
+    FROM fresh
+    WHERE term.id = fresh.id AND term.search_text IS DISTINCT FROM fresh.text
+    RETURNING term.id, term.search_text
+)
+INSERT INTO directory_searchword (word)
+SELECT DISTINCT word FROM changed, regexp_split_to_table(lower(changed.search_text), '[^[:alnum:]]+') AS word
+WHERE length(word) >= 3 AND (
+    EXISTS (SELECT 1 FROM directory_attribute AS a WHERE a.taxonomy_term_id = changed.id AND a.service_id IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM directory_service AS s WHERE s.service_type_id = changed.id)
+)
+ON CONFLICT DO NOTHING
+"""  # noqa: S608
 
 # The names of the service and of its organisation, uncleaned (the words do not care about whitespace).
 _OWN_NAMES = [_texts("s.name"), "s.alternate_name", _texts("o.name"), "o.alternate_name"]
 
-# Only constant column names are put into this statement; values are parameters. Set-based, for a full
-# refresh at 100,000 services takes seconds so: each term's text is built once (not once per service that has
-# it), each service's terms come in one grouped join, and whitespace is collapsed part by part (each part
-# cleaned, the non-empty ones joined by one space: the same text as collapsing the whole, but PostgreSQL's
-# regexp_replace slows down with the length of non-ASCII text, and a service's whole text is long).
-REFRESH_SEARCH_TEXT_SQL = f"""{_CHOSEN_AND_TERM_TEXT}, service_terms AS (
-    SELECT a.service_id, string_agg(t.text, ' ' ORDER BY t.code, t.id) AS text
-    FROM chosen JOIN directory_attribute AS a ON a.service_id = chosen.id
-    JOIN term_text AS t ON t.id = a.taxonomy_term_id
-    GROUP BY a.service_id
-), parts AS MATERIALIZED (
+# Only constant column names are put into this statement; values are parameters. Set-based: a full refresh at
+# 100,000 services takes seconds so. Whitespace is collapsed part by part (each part cleaned, the non-empty ones
+# joined by one space: the same text as collapsing the whole, and PostgreSQL's regexp_replace slows down with
+# the length of non-ASCII text). The words of the service's type and terms are not copied in: they are matched
+# on the terms (TaxonomyTerm.search_text), and a change of a term's words rewrites no service.
+REFRESH_SEARCH_TEXT_SQL = f"""{_CHOSEN}, parts AS MATERIALIZED (
     SELECT s.id,
-        concat_ws(' ',
-            {", ".join(_clean(name) for name in _OWN_NAMES)}, st.text, service_terms.text
-        ) AS names,
+        concat_ws(' ', {", ".join(_clean(name) for name in _OWN_NAMES)}) AS names,
         concat_ws(' ', {_clean(_texts("s.description"))}, {_clean(_texts("s.eligibility_description"))}) AS descriptions
     FROM chosen JOIN directory_service AS s ON s.id = chosen.id
     JOIN directory_organization AS o ON o.id = s.organization_id
-    LEFT JOIN term_text AS st ON st.id = s.service_type_id
-    LEFT JOIN service_terms ON service_terms.service_id = s.id
 ), fresh AS (
     SELECT id, concat_ws(' ', NULLIF(names, ''), NULLIF(descriptions, '')) AS text, names FROM parts
 )
@@ -109,13 +120,11 @@ WHERE service.id = fresh.id
 """  # noqa: S608
 
 
-# The words of the names into the typo dictionary (SearchWord), as the search splits them. A service's names
-# are its own names, its organisation's and its terms' parts, joined by spaces: their words are the words of
-# the parts, and each term's are split once here, not once for every service that has it (a term's part,
-# with its search words in seven languages, is most of the 4,000 characters of a service's names).
-ADD_SEARCH_WORDS_SQL = f"""{_CHOSEN_AND_TERM_TEXT}, parts AS (
-    SELECT t.text FROM term_text AS t
-    WHERE t.id IN (
+# The words of the services' names and of their type's and terms' search texts into the typo dictionary
+# (SearchWord), as the search splits them; each term's text is split once, not once per service that has it.
+ADD_SEARCH_WORDS_SQL = f"""{_CHOSEN}, parts AS (
+    SELECT term.search_text AS text FROM directory_taxonomyterm AS term
+    WHERE term.id IN (
         SELECT a.taxonomy_term_id FROM chosen JOIN directory_attribute AS a ON a.service_id = chosen.id
         UNION SELECT s.service_type_id FROM chosen JOIN directory_service AS s ON s.id = chosen.id
     )
@@ -149,22 +158,39 @@ WHERE ({current}) IS DISTINCT FROM ({excluded})
 )
 
 
+def refresh_term_search_text() -> int:
+    """Rebuild ``TaxonomyTerm.search_text`` (and so its vector) of every term whose code, names or search words
+    changed, and add their words to the typo dictionary; returns how many changed. Call it after writing a
+    term: the services need no rewrite (a search finds them by their terms' ids).
+
+    One statement over the few dozen terms; a term already right is not written.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(REFRESH_TERM_SEARCH_TEXT_SQL)
+        changed = cursor.rowcount
+    if changed:
+        catalogue_changed_on_commit()  # raw SQL passes by the signals; search results change
+    return changed
+
+
 def refresh_search_text(service_ids: Iterable[UUID] | None = None) -> int:
     """Rebuild ``Service.search_text`` and the stored facts (``ServiceFacts``) of the given services (None:
-    all); returns how many search texts changed.
+    all), and the terms' search texts (:func:`refresh_term_search_text`); returns how many services' search
+    texts changed.
 
     One SQL UPDATE, so no history rows are written; rows whose text is already right are not touched.
     ``updated_at`` is left alone: the search text is derived, not content. Call it after writes that
-    change a service's names, descriptions, organisation, service type or attributes, or a term's
-    names or search words (the names part holds the everyday words of the service's type and terms,
-    so that typos in them are forgiven too) — and after writes of what the filters count: cost options,
-    schedules, languages, accessibility, and which places a service is offered at.
+    change a service's names, descriptions or organisation — and after writes of what the filters count:
+    attributes (eligibility), cost options, schedules, languages, accessibility, and which places a service is
+    offered at. A service's type and terms are not in its text (it is found by their ids), and a term's words
+    are refreshed on the term alone.
     """
     ids = [] if service_ids is None else list(service_ids)
     with transaction.atomic(), connection.cursor() as cursor:
         # PostgreSQL overestimates the per-service subqueries a thousandfold and JIT-compiles the UPDATE: about
         # 2 s of compiling for a statement that runs in milliseconds (measured with EXPLAIN ANALYZE, issue 11).
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute(REFRESH_TERM_SEARCH_TEXT_SQL)
         cursor.execute(REFRESH_SEARCH_TEXT_SQL, {"all": service_ids is None, "ids": ids})
         changed = cursor.rowcount
         cursor.execute(ADD_SEARCH_WORDS_SQL, {"all": service_ids is None, "ids": ids})

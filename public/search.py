@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db import connections
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, Q, QuerySet, TextField
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -158,7 +158,7 @@ def search_services(
     matching = filtered
     if words is not None:
         # A partial match (a term the text names) only when nothing these filters let through matches fully.
-        no_full_match = ~Exists(filtered.filter(words.full))
+        no_full_match = ~words.any_full(filtered)
         # The uncorrelated "no full match" first: asked once, when false the terms' attributes are never read.
         matching = filtered.filter(words.full | no_full_match & words.by_term)
     limit += 1  # one more than shown: whether there are more
@@ -185,16 +185,13 @@ def search_services(
         # Each branch by its own index; the union keeps the planner from scanning for the OR of both.
         # Driven by the text (the full-text index), the filters checked per row found: what was typed is
         # nearly always narrower than a category, whose tens of thousands of services are not collected.
-        full = (
-            Service.objects.published()
-            .filter(words.full)
-            .annotate(fits=filtered.checked_by_row())
-            .filter(fits__isnull=False)
-            .order_by()
-            .values("pk")[:limit]
-        )
-        by_term = filtered.filter(pk__in=words.by_term_ids()).filter(no_full_match).order_by().values("pk")[:limit]
-        candidates = full.union(by_term, all=True)
+        full = [
+            branch.annotate(fits=filtered.checked_by_row()).filter(fits__isnull=False).order_by().values("pk")[:limit]
+            for branch in words.full_branches(Service.objects.published())
+        ]
+        # words.by_term on the rows found: their excluded words exclude here too.
+        by_term = filtered.filter(pk__in=words.by_term_ids()).filter(no_full_match, words.by_term)
+        candidates = by_term.order_by().values("pk")[:limit].union(*full, all=True)
     else:
         candidates = matching.order_by(*SERVICE_ORDERING).values("pk")[:limit]
     # Every candidate already matches: the outer query only ranks them (driven by their ids, not by a filter).

@@ -24,7 +24,7 @@ from directory.models import (
 )
 from directory.models.catalogue import search_forms_of_terms
 from directory.places import resolve_place
-from directory.services import refresh_search_text
+from directory.services import refresh_search_text, refresh_term_search_text
 from public.search import SearchParams, parse_search_params, search_services, suggestions
 from tests import factories
 from tests.factories import ESSEN, KLEVE
@@ -59,10 +59,14 @@ def test_it_fills_the_search_text_of_every_service_when_loading():
         description={"de": "Hilfe", "ar": "مساعدة في العمل", "uk": "Допомога з роботою"},
     )
     service.refresh_from_db()
-    for text in (*service.name.values(), *service.organization.name.values(), "integration-point"):
+    for text in (*service.name.values(), *service.organization.name.values()):
         assert text in service.search_text
-    assert "Arbeit" in service.search_text and "work" in service.search_text  # the need term: name and code
     assert service.description["ar"] in service.search_text and service.description["uk"] in service.search_text
+    # Its type's and terms' words are the terms' own, kept once on each term: found by term id, not copied in.
+    assert "Arbeit" not in service.search_text and "integration-point" not in service.search_text
+    work = TaxonomyTerm.objects.get(code="work")
+    assert "Arbeit" in work.search_text and "work" in work.search_text  # the need term: name and code
+    assert service in search(q("Arbeit")) and service in search(q("integration-point"))
 
 
 @pytest.fixture
@@ -313,13 +317,13 @@ def test_it_filters_barrier_free_places(service_with_a_place):
     assert service in search("barrier_free=1")
 
 
-def test_a_changed_attribute_reaches_the_search_text(service_with_a_place):
+def test_a_new_attribute_is_found_by_its_terms_words_without_rewriting_the_service(service_with_a_place):
     service, _ = service_with_a_place
     refresh_search_text([service.id])
     assert service not in search("q=Einbürgerung")
     Attribute.objects.create(service=service, taxonomy_term=TaxonomyTerm.objects.get(code="naturalisation"))
-    assert refresh_search_text([service.id]) == 1
     assert service in search("q=Einbürgerung")
+    assert refresh_search_text([service.id]) == 0, "the service's own search text does not hold its terms' words"
 
 
 @pytest.mark.parametrize(
@@ -381,6 +385,35 @@ def test_everyday_words_in_every_language_find_the_services_of_their_term(own_wo
     found = search(q(query))
     assert own_words[wanted] in found, query
     assert own_words["other"] not in found
+
+
+def test_a_term_word_in_ukrainian_finds_the_service_and_its_own_name_narrows_it(own_words):
+    found = search(q("курси"))
+    assert own_words["course"] in found and own_words["other"] not in found
+    assert all(s.full_match for s in found), "found in the term's words: a full match, not a partial one"
+    # Every word is needed, each found in the service's own words or in its terms' words.
+    assert search(q("Quellkurse курси")) == [own_words["course"]]
+    assert own_words["course"] not in search(q("Quellkurse Aufenthaltstitel")), "its name, another term's word"
+    assert own_words["permit"] not in search(q("Quellamt посвідка -Ankerstadt")), "an excluded name's word"
+    assert own_words["course"] not in search(q("Quellkurse -курси")), "an excluded term's word"
+    assert search(q('"Quellamt Ankerstadt" Aufenthaltstitel')) == [own_words["permit"]]
+    either = search(q("Quellkurse or посвідка"))
+    assert own_words["course"] in either and own_words["permit"] in either and own_words["other"] not in either
+    assert own_words["course"] in search(q("Quellkurse Sprachkurz")), "a typo in a term's word"
+
+
+def test_a_terms_edited_search_words_find_its_services_without_rewriting_them(own_words):
+    term = TaxonomyTerm.objects.get(code="family")
+    service = own_words["other"]
+    assert service not in search(q("Quellfürsorge"))
+    before = Service.objects.filter(pk=service.pk).values_list("search_text", "updated_at").get()
+    term.search_words = {**term.search_words, "de": [*term.search_words.get("de", []), "Quellfürsorge"]}
+    term.save()
+    assert refresh_term_search_text() == 1
+    assert service in search(q("Quellfürsorge")) and own_words["course"] not in search(q("Quellfürsorge"))
+    assert service in search(q("Quellfürsorgee")), "the new word is in the typo dictionary too"
+    assert Service.objects.filter(pk=service.pk).values_list("search_text", "updated_at").get() == before
+    assert refresh_term_search_text() == 0, "a term whose text is right is not written again"
 
 
 def test_a_sentence_finds_the_services_of_the_phrase_it_contains_when_nothing_matches_it_whole(own_words):

@@ -25,9 +25,22 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorField,
 )
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext_lazy as _
@@ -247,6 +260,13 @@ class TaxonomyTerm(Record):
     sort = models.PositiveSmallIntegerField(default=0)
     search_words = SearchWordsField(
         help_text="Words and phrases people type for this term, one per line in each language (search only)"
+    )
+    # Its code, names and search words in every language: filled by services.refresh_term_search_text(). A
+    # search matches a query word on the terms first and finds the services by term id (TextMatch), so these
+    # words are kept once per term, not copied into the search text of every service that has the term.
+    search_text = models.TextField(blank=True, editable=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("search_text", config="german"), output_field=SearchVectorField(), db_persist=True
     )
 
     objects = TaxonomyTermQuerySet.as_manager()
@@ -489,7 +509,7 @@ class ServiceQuerySet(models.QuerySet["Service"]):
             matched.annotate(full_match=ExpressionWrapper(words.full, output_field=boolean))
             # A partial match is kept only when nothing these filters let through matches fully: asked once
             # (an uncorrelated EXISTS, stopping at the first full match), not by a window over every match.
-            .filter(Q(full_match=True) | words.by_term & ~Exists(matched.filter(words.full)))
+            .filter(Q(full_match=True) | words.by_term & ~words.any_full(self))
             .annotate(relevance=words.relevance())
         )
 
@@ -604,60 +624,170 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
 
 @dataclass
+class WordMatch:
+    """One word or "phrase" of a search text (or, for typos, the dictionary words one typed word is like) and
+    the terms whose own words it is found in (:attr:`TaxonomyTerm.search_text`, looked up first)."""
+
+    query: SearchQuery
+    terms: list[uuid.UUID]
+
+    def found(self) -> Q:
+        """In the service's own words, as its type or as one of its attributes: each answered by an index (the
+        stored vector's GIN index, the service type's and the attributes' term ids)."""
+        own = Q(search_vector=self.query)
+        if not self.terms:
+            return own
+        return (
+            own
+            | Q(service_type__in=self.terms)
+            | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=self.terms)))
+        )
+
+    def ways(self) -> list[Q]:
+        """:meth:`found` as conditions each answered by one index: what a search is driven by."""
+        ways = [Q(search_vector=self.query)]
+        if self.terms:
+            attributes = Attribute.objects.filter(taxonomy_term__in=self.terms).values("service_id")
+            ways += [Q(service_type__in=self.terms), Q(pk__in=attributes)]
+        return ways
+
+
+def _all_found(words: list[WordMatch]) -> Q:
+    condition = Q()
+    for word in words:
+        condition &= word.found()
+    return condition
+
+
+def _driving(words: list[WordMatch]) -> WordMatch:
+    """The word whose indexes drive the search for services all ``words`` are found in: one found in no term
+    (a name's or a place's word, in the services' own words only), else the one found in fewest terms."""
+    return min(words, key=lambda word: len(word.terms))
+
+
+# Each word or "phrase" of a search text (websearch syntax) and whether its query has any lexeme (a stop word
+# has none and, as in websearch_to_tsquery, is left out), with the terms it is found in; the typed words as
+# the dictionary spells them (raw queries) likewise; and, numbered 0, the terms whose search words the text says.
+_TERMS_FOUND_SQL = """
+SELECT item.n, numnode(query.q) > 0,
+    ARRAY(SELECT term.id FROM directory_taxonomyterm AS term WHERE term.search_vector @@ query.q)
+FROM unnest(%s::text[], %s::boolean[]) WITH ORDINALITY AS item(text, raw, n)
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN item.raw THEN to_tsquery('german', item.text) ELSE websearch_to_tsquery('german', item.text) END
+) AS query(q)
+"""
+
+# A search text's parts in websearch syntax: a "phrase" (excluded with a leading -), or a word.
+_SEARCH_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
+
+
+@dataclass
 class TextMatch:
     """What a search text matches, as conditions on services (see :meth:`ServiceQuerySet.matching`).
 
-    ``full``: the German full-text query, or every word like a word of the dictionary (typos), minus the
-    excluded words; ``by_term``: the services of a term whose search words the text says. Both are answered
-    by indexes (the stored vector's GIN index, the terms' ids). The dictionary words and the terms are looked
-    up first (two small queries by index), so the services' query holds them as constants: computed once,
-    not once per place they are used, and the planner knows how many services they find.
+    ``full``: every word (or "phrase") of the text is found in the service's own words or in the words of its
+    type or of one of its terms (websearch syntax: ``or`` between words, -excluded words), or, for typos, every
+    word like a word of the dictionary is; ``by_term``: the services of a term whose search words the text
+    says. A word is matched on the terms first (each term's vector, stored once on the term) and the services
+    are found by their term ids: a service's own vector stays short and inline. All answered by indexes (the
+    stored vector's GIN index, the terms' ids). The dictionary words and the terms are looked up first (two
+    small queries), so the services' query holds them as constants: computed once, not once per place they are
+    used, and the planner knows how many services they find.
     """
 
-    query: SearchQuery
+    # Each alternative ("or") of the text: the words that must all be found.
+    alternatives: list[list[WordMatch]]
     # The typed words as the dictionary spells them (None: a word is like no word at all, or no words).
-    spelt: SearchQuery | None
+    spelt: list[WordMatch] | None
+    excluded: list[WordMatch]
     full: Q
     by_term: Q
     said: list[uuid.UUID]
 
     @classmethod
     def of(cls, text: str) -> TextMatch:
-        query = SearchQuery(text, config="german", search_type="websearch")
+        alternatives: list[list[str]] = [[]]
+        excluded_texts: list[str] = []
         wanted: list[str] = []
-        excluded = Q()
-        for token in text.split()[: MAX_FUZZY_WORDS * 2]:
+        for token in _SEARCH_TOKEN.findall(text)[: MAX_FUZZY_WORDS * 2]:
             if token.startswith("-") and len(token) > 1:  # excluded, as websearch syntax says: by every branch
-                excluded &= ~Q(search_vector=SearchQuery(token[1:], config="german", search_type="plain"))
+                excluded_texts.append(token[1:])
+            elif token.lower() == "or":
+                alternatives.append([])
             else:
+                alternatives[-1].append(token)
                 wanted += re.findall(r"\w{3,}", token)
         wanted = [word.lower() for word in wanted[:MAX_FUZZY_WORDS]]
-        spelt = spelt_query(wanted)
-        full = (
-            Q(search_vector=query) | Q(search_vector=spelt) & excluded if spelt is not None else Q(search_vector=query)
-        )
-        said = list(TaxonomyTerm.objects.saying(text).values_list("pk", flat=True))
+        spellings = spelt_alternatives(wanted)
+        typed = [token for alternative in alternatives for token in alternative] + excluded_texts
+        found = _terms_found(typed, spellings or [], text)
+        said = found.pop(0, (True, []))[1]
+
+        def word(n: int, query: SearchQuery) -> WordMatch | None:
+            """The n-th word looked up, None when its query has no lexeme (a stop word)."""
+            has_lexemes, terms = found[n]
+            return WordMatch(query=query, terms=terms) if has_lexemes else None
+
+        matches = [
+            word(n, SearchQuery(token, config="german", search_type="websearch")) for n, token in enumerate(typed, 1)
+        ]
+        words: list[list[WordMatch]] = []
+        for alternative in alternatives:
+            kept = [match for match in matches[: len(alternative)] if match is not None]
+            matches = matches[len(alternative) :]
+            if kept:
+                words.append(kept)
+        excluded = [match for match in matches if match is not None]
+        spelt = None
+        if spellings is not None:
+            spelt_words = [
+                word(len(typed) + n, SearchQuery(spelling, config="german", search_type="raw"))
+                for n, spelling in enumerate(spellings, 1)
+            ]
+            spelt = [match for match in spelt_words if match is not None] or None
+        not_excluded = Q()
+        for match in excluded:
+            not_excluded &= ~match.found()
+        matched = Q(pk__in=[])
+        for found_together in [*words, *([spelt] if spelt else [])]:
+            matched |= _all_found(found_together)
         by_term = (
             Q(service_type__in=said)
             | Q(Exists(Attribute.objects.filter(service=OuterRef("pk"), taxonomy_term__in=said)))
-        ) & excluded
-        return cls(query=query, spelt=spelt, full=full, by_term=by_term if said else Q(pk__in=[]), said=said)
+        ) & not_excluded
+        return cls(
+            alternatives=words,
+            spelt=spelt,
+            excluded=excluded,
+            full=matched & not_excluded,
+            by_term=by_term if said else Q(pk__in=[]),
+            said=said,
+        )
+
+    def full_branches(self, services: QuerySet[Any, Any]) -> list[QuerySet[Any, Any]]:
+        """Those of ``services`` that match fully, as querysets each driven by one index (the driving word's
+        vector, its terms as service type, as attribute; per alternative and for the spelling), the whole
+        condition checked on each row found: a row is cheap to check, its vector being short and inline."""
+        alternatives = [*self.alternatives, *([self.spelt] if self.spelt else [])]
+        return [services.filter(way).filter(self.full) for words in alternatives for way in _driving(words).ways()]
+
+    def any_full(self, services: QuerySet[Any, Any]) -> Q:
+        """Whether one of ``services`` matches fully: uncorrelated, asked once, each branch by its index and
+        stopping at its first match."""
+        found = Q(pk__in=[])
+        for branch in self.full_branches(services):
+            found |= Q(Exists(branch))
+        return found
 
     def candidates(self, *, repeated: bool = False) -> models.QuerySet[Any, Any]:
-        """The ids of every service that may match, by index only (full text, the dictionary, the terms' ids),
+        """The ids of every service that may match, found by index (full text, the dictionary, the terms' ids),
         so that the conditions are computed for those rows and never for the whole catalogue.
 
         ``repeated``: an id may come once per branch that finds it, and the query can stop at a LIMIT (taking
         the ids once each means collecting all of them first: over a second for a common word at 100,000)."""
-        branches: list[models.QuerySet[Any, Any]] = (
-            [Service.objects.filter(search_vector=self.spelt).order_by().values("pk")] if self.spelt is not None else []
-        )
-        return (
-            Service.objects.filter(search_vector=self.query)
-            .order_by()
-            .values("pk")
-            .union(*branches, self.by_term_ids(), all=repeated)
-        )
+        branches = [branch.order_by().values("pk") for branch in self.full_branches(Service.objects.all())]
+        branches.append(self.by_term_ids())
+        return branches[0].union(*branches[1:], all=repeated)
 
     def by_term_ids(self) -> models.QuerySet[Any, Any]:
         """The ids of the services of a term the text names (as their type or an attribute), by index."""
@@ -669,14 +799,43 @@ class TextMatch:
         )
 
     def relevance(self) -> Any:
-        """Ranked on the stored vector: as typed, and as the dictionary spells the typed words."""
-        rank = SearchRank(F("search_vector"), self.query)
-        return rank + SearchRank(F("search_vector"), self.spelt) if self.spelt is not None else rank
+        """Ranked on the service's own vector by every word (as typed and as the dictionary spells it), plus a
+        little for a word found as its type."""
+        words = [word for alternative in self.alternatives for word in alternative] + (self.spelt or [])
+        if not words:
+            return Value(0.0)
+        rank: Any = Value(0.0)
+        for word in words:
+            rank += SearchRank(F("search_vector"), word.query)
+        terms = [term for word in words for term in word.terms]
+        if terms:
+            # The type only: an attribute test would read all of a common term's attributes (a hashed subplan).
+            rank += Case(When(service_type__in=terms, then=Value(0.1)), default=Value(0.0))
+        return rank
 
 
-def spelt_query(words: list[str]) -> SearchQuery | None:
-    """``words`` as a full-text query of the dictionary words each is like (pg_trgm ``%>``: a word of the
-    dictionary contains something like it), every typed word needed; None when one is like no word at all.
+def _terms_found(typed: list[str], spellings: list[str], text: str) -> dict[int, tuple[bool, list[uuid.UUID]]]:
+    """Per typed word or phrase (numbered from 1), then per spelt word: whether its query has a lexeme and the
+    terms it is found in; under 0 the terms whose search words the text says. One query."""
+    sql = _TERMS_FOUND_SQL
+    params: list[Any] = [[*typed, *spellings], [False] * len(typed) + [True] * len(spellings)]
+    said = TaxonomyTerm.objects.saying(text).values("pk")
+    try:
+        said_sql, said_params = said.query.sql_with_params()
+    except EmptyResultSet:
+        pass
+    else:
+        sql += f"UNION ALL SELECT 0, true, ARRAY({said_sql})"  # Django's SQL; its parameters kept apart
+        params += list(said_params)
+    # On the database the terms are read from (the replica for anonymous reads), like the ORM's queries.
+    with connections[TaxonomyTerm.objects.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return {n: (has_lexemes, list(terms)) for n, has_lexemes, terms in cursor.fetchall()}
+
+
+def spelt_alternatives(words: list[str]) -> list[str] | None:
+    """Per word of ``words``, the dictionary words it is like (pg_trgm ``%>``: a word of the dictionary contains
+    something like it), as a raw full-text query of alternatives; None when one is like no word at all.
 
     One query on the dictionary's trigram index (SearchWord: the distinct words of the names and terms):
     typos are forgiven without scanning any service's text.
@@ -689,8 +848,7 @@ def spelt_query(words: list[str]) -> SearchQuery | None:
         alternatives = dict(cursor.fetchall())
     if len(alternatives) < len(words):
         return None
-    spelt = " & ".join(f"({alternatives[n]})" for n in sorted(alternatives))
-    return SearchQuery(spelt, config="german", search_type="raw")
+    return [alternatives[n] for n in sorted(alternatives)]
 
 
 def _at_service_places(model: type[Language] | type[Schedule] | type[Accessibility], **conditions: object) -> Q:
@@ -886,9 +1044,11 @@ class Service(Record):
         max_length=100, blank=True, help_text="The source's own id of this service (spreadsheet column Quell-ID)"
     )
 
-    # Everything a visitor may search for, in all languages: filled by services.refresh_search_text().
+    # The service's own words a visitor may search for, in all languages (its and its organisation's names, its
+    # descriptions): filled by services.refresh_search_text(). Its type's and terms' words are the terms' own
+    # (TaxonomyTerm.search_text), matched there and found by term id: a short text, and a vector kept inline.
     search_text = models.TextField(blank=True, editable=False)
-    # Names and terms only (short): where typos are forgiven by trigram similarity, cheaply.
+    # Its and its organisation's names only.
     search_names = models.TextField(blank=True, editable=False)
     # Its German full-text vector, stored: computing it per row costs more than the whole rest of a search.
     search_vector = models.GeneratedField(
