@@ -449,11 +449,10 @@ class Writer:
         table = CopyTable.of(model)
         try:
             with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
-                if created:
-                    table.write(cursor, created)
+                values = table.write(cursor, created) if created else []
                 if updated:
                     model._default_manager.bulk_update(updated, sorted(fields))
-                table.write_history(cursor, created, "+", now, self.reason, self.user)
+                table.write_history(cursor, created, "+", now, self.reason, self.user, values=values)
                 table.write_history(cursor, updated, "~", now, self.reason, self.user)
         except DatabaseError as exc:
             problem = Problem(where.line, None, f"von der Datenbank abgelehnt: {exc}".strip(), where.file)
@@ -579,6 +578,10 @@ class CopyTable:
         self.history_dumps = [_dumper(f) for f in tracked]
         history_columns = [f.column for f in tracked]
         history_columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
+        # Where each history column's value is among the record's (a history row repeats them, in database form).
+        position = {name: index for index, name in enumerate(self.attnames)}
+        repeated = all(name in position for name in self.history_attnames)
+        self.history_positions = [position[name] for name in self.history_attnames] if repeated else None
         self.history_statement = copy_statement(history._meta.db_table, history_columns)
         self.delete_statement = sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
             sql.Identifier(model._meta.db_table), sql.Identifier(model._meta.pk.column)
@@ -596,23 +599,41 @@ class CopyTable:
             cls._made[model] = cls(model)
         return cls._made[model]
 
-    def write(self, cursor: Any, records: list[Any]) -> None:
+    def write(self, cursor: Any, records: list[Any]) -> list[list[Any]]:
+        """Write the records; returns their values as written, which their history rows repeat."""
+        rows = [_database_values(record, self.attnames, self.dumps) for record in records]
         with cursor.copy(self.statement) as copy:
-            for record in records:
-                copy.write_row(_database_values(record, self.attnames, self.dumps))
+            for row in rows:
+                copy.write_row(row)
+        return rows
 
     def write_history(
-        self, cursor: Any, records: list[Any], kind: str, when: dt.datetime, reason: str, user: Any
+        self,
+        cursor: Any,
+        records: list[Any],
+        kind: str,
+        when: dt.datetime,
+        reason: str,
+        user: Any,
+        *,
+        values: list[list[Any]] | None = None,
     ) -> None:
-        """One history row a record, of ``kind`` (+ created, ~ changed, - deleted), as simple-history writes it."""
+        """One history row a record, of ``kind`` (+ created, ~ changed, - deleted), as simple-history writes it.
+
+        ``values``: the records' values as :meth:`write` just wrote them (else worked out again).
+        """
         if not records:
             return
         user_id = user.pk if user is not None else None
+        positions = self.history_positions if values else None
         with cursor.copy(self.history_statement) as copy:
-            for record in records:
-                values = _database_values(record, self.history_attnames, self.history_dumps)
-                values += [when, getattr(record, "_change_reason", None) or reason, kind, user_id]
-                copy.write_row(values)
+            for index, record in enumerate(records):
+                if positions is not None and values:
+                    row = [values[index][position] for position in positions]
+                else:
+                    row = _database_values(record, self.history_attnames, self.history_dumps)
+                row += [when, getattr(record, "_change_reason", None) or reason, kind, user_id]
+                copy.write_row(row)
 
 
 def _database_values(record: Any, attnames: list[str], dumps: list[Any]) -> list[Any]:

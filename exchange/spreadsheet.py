@@ -138,18 +138,6 @@ def normal_ags(code: str) -> str:
     return f"0{code}" if ascii_digits(code) and len(code) in (1, 4, 7) else code
 
 
-def in_german(read: Callable[[str], T], text: str) -> T:
-    """``read(text)`` with its errors worded in German, as every problem of a sheet is.
-
-    Switching the language costs more than reading a cell, so a row is checked in German as a whole
-    (:meth:`RowChecker.check`) and its cells are read without switching again.
-    """
-    if translation.get_language() == "de":
-        return read(text)
-    with translation.override("de"):
-        return read(text)
-
-
 def read_hours(text: str) -> list[WeeklySlot]:
     """The weekly slots of an "Öffnungszeiten" cell (directory.hours' notation); closures stay the admin's."""
     written = parse_hours(text)
@@ -669,10 +657,17 @@ class RowChecker:
         self.report = report
 
     def check(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
+        """The row's checked values, or None (its problems reported), worded in German as every problem of a
+        sheet is. Switching the language, even asking which one is active, costs more than reading a cell: so a
+        row is checked in German as a whole and its cells are read without asking again, and a caller checking
+        many rows may switch once for all of them."""
+        if translation.get_language() == "de":
+            return self.check_row(line, cells)
         with translation.override("de"):
             return self.check_row(line, cells)
 
     def check_row(self, line: int, cells: dict[str, Any]) -> SheetRow | None:
+        """:meth:`check` with German active."""
         self.line = line
         self.ok = True
         self.failed: set[str | None] = set()  # the columns of the row with a problem
@@ -686,7 +681,7 @@ class RowChecker:
                 self.fail(column, str(exc))
                 continue
             try:
-                text = in_german(formulas.read, text)
+                text = formulas.read(text)
             except ValueError as exc:
                 self.fail(column, str(exc))
                 continue
@@ -739,7 +734,7 @@ class RowChecker:
         if key in TAXONOMY_COLUMNS:
             return self.terms(key, split_list(text))
         if key == "languages":
-            return in_german(parse_languages, text)
+            return parse_languages(text)
         if key in ("minimum_age", "maximum_age"):
             number = parse_number(text)
             if not number.is_integer() or not 0 <= number <= 120:
@@ -762,9 +757,9 @@ class RowChecker:
         if key in ("latitude", "longitude"):
             return parse_number(text)
         if key == "phones":
-            return in_german(parse_phones, text)
+            return parse_phones(text)
         if key == "hours":
-            return in_german(read_hours, text)
+            return read_hours(text)
         if key == "attending":
             attending = ATTENDING_WORDS.get(text.casefold())
             if attending is None:
@@ -1057,19 +1052,20 @@ class SpreadsheetImport:
                 or any(cell_text_or_blank(c) for c in cells[width:])
             ]
             self.refs.find_organizations(_cell(cells, columns, "organization") for _, cells in batch)
-            for line, cells in batch:
-                stray = [index for index in unnamed if index < len(cells) and cell_text_or_blank(cells[index])]
-                for index in stray:
-                    self.report.problem(line, _letter(index), "Wert in einer Spalte ohne Überschrift")
-                extra = [c for c in cells[width:] if cell_text_or_blank(c)]
-                if extra:
-                    self.report.problem(line, None, "mehr Zellen als Spaltenüberschriften")
-                row = checker.check(line, {c.key: cells[i] if i < len(cells) else None for i, c in columns.items()})
-                if row is None or extra or stray:
-                    ident, label = _cell(cells, columns, "quell_id")[:100], _cell(cells, columns, "name")[:80]
-                    results[line] = RowResult(line, ident, label, Outcome.REJECTED)
-                else:
-                    checked.append(row)
+            with translation.override("de"):  # once for the batch's rows (RowChecker.check)
+                for line, cells in batch:
+                    stray = [index for index in unnamed if index < len(cells) and cell_text_or_blank(cells[index])]
+                    for index in stray:
+                        self.report.problem(line, _letter(index), "Wert in einer Spalte ohne Überschrift")
+                    extra = [c for c in cells[width:] if cell_text_or_blank(c)]
+                    if extra:
+                        self.report.problem(line, None, "mehr Zellen als Spaltenüberschriften")
+                    row = checker.check(line, {c.key: cells[i] if i < len(cells) else None for i, c in columns.items()})
+                    if row is None or extra or stray:
+                        ident, label = _cell(cells, columns, "quell_id")[:100], _cell(cells, columns, "name")[:80]
+                        results[line] = RowResult(line, ident, label, Outcome.REJECTED)
+                    else:
+                        checked.append(row)
             earlier = seen.earlier([(row.source_key, str(row.values["quell_id"]), row.line) for row in checked])
             for row in [row for row in checked if row.line in earlier]:
                 ident = row.values["quell_id"]
