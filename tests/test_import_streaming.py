@@ -124,6 +124,19 @@ def test_a_file_of_many_batches_imports_every_row_and_counts_its_progress(small_
 
 
 @pytest.mark.django_db
+def test_every_batchs_search_text_and_facts_are_refreshed_the_last_ones_too(small_batches):
+    """A batch's search texts are refreshed while the next batch is prepared (in a thread, on the import's own
+    connection and transaction); the last batch's once the last row is written."""
+    named = {f"S-{number}": {"Angebot": f"Sprechstunde Nummer{number}"} for number in range(1, 13)}
+    report = run_import(ImportFile("strom.csv", csv_bytes(rows(12, **named))))
+    assert report.applied, report.text()
+    services = m.Service.objects.filter(external_source=slugify(SOURCE))
+    texts = dict(services.values_list("external_id", "search_text"))
+    assert len(texts) == 12 and all(f"Nummer{ident[2:]}" in text for ident, text in texts.items()), texts
+    assert m.ServiceFacts.objects.filter(service__in=services).count() == 12
+
+
+@pytest.mark.django_db
 def test_a_problem_in_a_later_batch_leaves_the_database_unchanged(small_batches):
     before = catalogue_state()
     report = run_import(ImportFile("strom.csv", csv_bytes(rows(23, **{"S-22": {"PLZ": "99999"}}))))
