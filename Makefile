@@ -57,8 +57,9 @@ lint: .secret_key
 typecheck: .secret_key
 	.venv/bin/mypy .
 
-# Two processes (pytest-xdist), one per core, each with its own test database; a test file stays on one process
-# (its module fixtures are built once). Much of a test's time is waiting on PostgreSQL or Chromium.
+# Two processes (pytest-xdist), one per core, each with its own test database, copied from a template migrated and
+# loaded once and kept until the code or data/ change (tests/conftest.py); a test file stays on one process (its
+# module fixtures are built once). Much of a test's time is waiting on PostgreSQL or Chromium.
 pytest: .secret_key
 	$(PY) manage.py collectstatic --noinput -v0
 	.venv/bin/pytest -n 2 --dist loadfile

@@ -79,7 +79,9 @@ def site_url(django_db_setup, django_db_blocker) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    # A minute: on a machine busy with other test runs, starting Django alone took more than the 20 s once given.
+    started_by = time.monotonic() + 60
+    while time.monotonic() < started_by:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1)  # noqa: S310 - local test server
             break
