@@ -125,8 +125,7 @@ def test_a_file_of_many_batches_imports_every_row_and_counts_its_progress(small_
 
 @pytest.mark.django_db
 def test_every_batchs_search_text_and_facts_are_refreshed_the_last_ones_too(small_batches):
-    """A batch's search texts are refreshed while the next batch is prepared (in a thread, on the import's own
-    connection and transaction); the last batch's once the last row is written."""
+    """A batch's search texts and facts are refreshed after it is written, the last batch's too."""
     named = {f"S-{number}": {"Angebot": f"Sprechstunde Nummer{number}"} for number in range(1, 13)}
     report = run_import(ImportFile("strom.csv", csv_bytes(rows(12, **named))))
     assert report.applied, report.text()

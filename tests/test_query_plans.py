@@ -22,7 +22,7 @@ CORE_TABLES = {"directory_service", "directory_location", "directory_servicearea
 
 # The queries each page runs, whatever the number of results (sessions, translations and the like included).
 PAGES = {
-    "text search": ("/de/search/?q=Integrazion", 13),
+    "text search": ("/de/search/?q=Integrazion", 14),
     "text and place": ("/de/search/?q=Beratung&plz=45127", 17),
     "filters and place": ("/de/search/?need=work&plz=45127", 16),
     "responsible by Gemeinde": ("/de/responsible/?ags=05113000", 12),
