@@ -68,7 +68,8 @@ def test_the_public_page_can_say_when_the_phone_number_was_confirmed(erik, recor
     FieldGroupVerification.objects.create(
         service=kleve_service,
         group="contact",
-        verified_at=timezone.now().replace(year=2026, month=3, day=2),
+        # Noon UTC: the page shows the date in Europe/Berlin, where late evening UTC is already the next day.
+        verified_at=timezone.now().replace(year=2026, month=3, day=2, hour=12),
         verified_by=erik,
     )
     template = Template(
