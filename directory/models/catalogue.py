@@ -25,7 +25,7 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorField,
 )
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import (
     Case,
@@ -213,11 +213,7 @@ class TaxonomyTermQuerySet(models.QuerySet["TaxonomyTerm"]):
         "Ich suche einen Deutschkurs" says the term language; "курси німецької для жінок" does too.
         Both sides are compared in :func:`search_form` (lower case, punctuation as spaces).
         """
-        padded = f" {search_form(text)} "
-        if not padded.strip():
-            return self.none()
-        said = [term for term, words in search_forms_of_terms() if any(f" {word} " in padded for word in words)]
-        return self.filter(pk__in=said)
+        return self.filter(pk__in=terms_said(text))
 
 
 # Each term's search words in their search form, every language: (term id, words) in id order.
@@ -234,7 +230,15 @@ GROUP BY term.id ORDER BY term.id
 """  # noqa: S608 (constant SQL)
 
 
-def search_forms_of_terms() -> list[tuple[int, list[str]]]:
+def terms_said(text: str) -> list[uuid.UUID]:
+    """The ids of the terms one of whose search words occurs in ``text`` as whole words (see ``saying``)."""
+    padded = f" {search_form(text)} "
+    if not padded.strip():
+        return []
+    return [term for term, words in search_forms_of_terms() if any(f" {word} " in padded for word in words)]
+
+
+def search_forms_of_terms() -> list[tuple[uuid.UUID, list[str]]]:
     """Every term's search words as :func:`search_form` spells them, kept per catalogue version.
 
     Every text search asks which terms the text says; normalising the ~3,000 words of the terms in SQL on each
@@ -242,7 +246,7 @@ def search_forms_of_terms() -> list[tuple[int, list[str]]]:
     the catalogue (a term edited), so they are worked out once per version and compared in Python.
     """
 
-    def read() -> list[tuple[int, list[str]]]:
+    def read() -> list[tuple[uuid.UUID, list[str]]]:
         with connections[TaxonomyTerm.objects.db].cursor() as cursor:
             cursor.execute(SEARCH_FORMS_OF_TERMS_SQL)
             return [(term, list(words)) for term, words in cursor.fetchall()]
@@ -667,7 +671,7 @@ def _driving(words: list[WordMatch]) -> WordMatch:
 
 # Each word or "phrase" of a search text (websearch syntax) and whether its query has any lexeme (a stop word
 # has none and, as in websearch_to_tsquery, is left out), with the terms it is found in; the typed words as
-# the dictionary spells them (raw queries) likewise; and, numbered 0, the terms whose search words the text says.
+# the dictionary spells them (raw queries) likewise.
 _TERMS_FOUND_SQL = """
 SELECT item.n, numnode(query.q) > 0,
     ARRAY(SELECT term.id FROM directory_taxonomyterm AS term WHERE term.search_vector @@ query.q)
@@ -720,8 +724,8 @@ class TextMatch:
         wanted = [word.lower() for word in wanted[:MAX_FUZZY_WORDS]]
         spellings = spelt_alternatives(wanted)
         typed = [token for alternative in alternatives for token in alternative] + excluded_texts
-        found = _terms_found(typed, spellings or [], text)
-        said = found.pop(0, (True, []))[1]
+        found = _terms_found(typed, spellings or [])
+        said = terms_said(text)
 
         def word(n: int, query: SearchQuery) -> WordMatch | None:
             """The n-th word looked up, None when its query has no lexeme (a stop word)."""
@@ -814,22 +818,13 @@ class TextMatch:
         return rank
 
 
-def _terms_found(typed: list[str], spellings: list[str], text: str) -> dict[int, tuple[bool, list[uuid.UUID]]]:
+def _terms_found(typed: list[str], spellings: list[str]) -> dict[int, tuple[bool, list[uuid.UUID]]]:
     """Per typed word or phrase (numbered from 1), then per spelt word: whether its query has a lexeme and the
-    terms it is found in; under 0 the terms whose search words the text says. One query."""
-    sql = _TERMS_FOUND_SQL
+    terms it is found in. One query."""
     params: list[Any] = [[*typed, *spellings], [False] * len(typed) + [True] * len(spellings)]
-    said = TaxonomyTerm.objects.saying(text).values("pk")
-    try:
-        said_sql, said_params = said.query.sql_with_params()
-    except EmptyResultSet:
-        pass
-    else:
-        sql += f"UNION ALL SELECT 0, true, ARRAY({said_sql})"  # Django's SQL; its parameters kept apart
-        params += list(said_params)
     # On the database the terms are read from (the replica for anonymous reads), like the ORM's queries.
     with connections[TaxonomyTerm.objects.db].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_TERMS_FOUND_SQL, params)
         return {n: (has_lexemes, list(terms)) for n, has_lexemes, terms in cursor.fetchall()}
 
 
