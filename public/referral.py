@@ -328,13 +328,19 @@ def referral_html(request: HttpRequest, language: str) -> HttpResponse:
         return status, render(request, "public/referral.html", context).content
 
     selection = parse_selection(request.GET.get("s", ""))
-    if not shareable(request) or AppointmentForm.from_query(request.GET).is_bound or selection.malformed:
+    if not shareable(request) or not shows_services_only(request, selection):
         status, html = render_page()
     else:
         # The whole URL (the language's links and the share link are made from it) and the day (its hours).
         key = f"referral-html|{request.build_absolute_uri()}|{timezone.localdate().isoformat()}"
         status, html = while_unchanged(key, render_page, timeout=SLIP_KEPT_SECONDS)
     return HttpResponse(html, status=status)
+
+
+def shows_services_only(request: HttpRequest, selection: Selection) -> bool:
+    """Whether the slip carries nothing typed for a client (no appointment, no caseworker) and no malformed id:
+    the only slip the shared cache may keep, as a page or as a PDF."""
+    return not (AppointmentForm.from_query(request.GET).is_bound or selection.malformed)
 
 
 def slip_context(request: HttpRequest, language: str) -> tuple[dict[str, Any], int]:
@@ -426,7 +432,7 @@ def referral_pdf(request: HttpRequest, language: str) -> HttpResponse:
         return status, slip_pdf(request, context)
 
     selection = parse_selection(request.GET.get("s", ""))
-    if AppointmentForm.from_query(request.GET).is_bound or selection.malformed:
+    if not shows_services_only(request, selection):
         status, pdf = render_pdf()
     else:
         # Then the slip shows services only: their ids, the site's address in its links, the day in its hours.
